@@ -1,0 +1,67 @@
+# Makefile: pg_extension_base, the meta-extension, and the entry point that
+# builds, installs and tests every module.
+#
+#   make                 build everything
+#   make install         install everything (honours PG_CONFIG and DESTDIR)
+#   make installcheck    run the test suites against the installation of
+#                        PG_CONFIG (needs our files installed there)
+#   make test            build a private installation under tmp_install/
+#                        (a copy of the server tree plus our files) and run
+#                        every test against it; never touches a cluster of
+#                        the system.  One TAP file:
+#                        make test REGRESS= PROVE_TESTS=t/010_preload_order.pl
+
+MODULE_big = pg_extension_base
+OBJS = pg_extension_base.o control_file.o modules.o
+EXTENSION = pg_extension_base
+DATA = pg_extension_base--1.0.sql
+PGFILEDESC = "pg_extension_base - infrastructure for PostgreSQL extensions"
+
+SUBDIRS = deps supervisor attached preloader
+PUBLIC_HEADERS = include/pg_extension_base/abi.h include/pg_extension_base/compat.h
+
+REGRESS = meta preloader
+REGRESS_OPTS = --temp-config=$(srcdir)/sql/regress.conf \
+	--temp-instance=$(CURDIR)/tmp_regress
+TAP_TESTS = 1
+
+include Makefile.common
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# TAP tests find their shared helpers in t/
+PG_PROVE_FLAGS += -I $(srcdir)/t
+
+$(call recurse,all install installdirs uninstall clean,$(SUBDIRS))
+
+install: install-public-headers
+uninstall: uninstall-public-headers
+
+.PHONY: install-public-headers uninstall-public-headers
+install-public-headers:
+	$(MKDIR_P) '$(DESTDIR)$(includedir_server)/pg_extension_base'
+	$(INSTALL_DATA) $(addprefix $(srcdir)/,$(PUBLIC_HEADERS)) '$(DESTDIR)$(includedir_server)/pg_extension_base/'
+
+uninstall-public-headers:
+	rm -f $(addprefix '$(DESTDIR)$(includedir_server)/pg_extension_base'/,$(notdir $(PUBLIC_HEADERS)))
+
+# The private installation used by "make test" and the demo.
+TMP_INSTALL = $(CURDIR)/tmp_install
+PRIVATE_PG_CONFIG = $(TMP_INSTALL)$(bindir)/pg_config
+
+.PHONY: test tmp-install
+tmp-install: all
+	$(srcdir)/scripts/make-private-install '$(PG_CONFIG)' '$(TMP_INSTALL)'
+	$(MAKE) install DESTDIR='$(TMP_INSTALL)'
+	$(MAKE) -C examples install PG_CONFIG='$(PRIVATE_PG_CONFIG)'
+	$(MAKE) -C t/extensions install PG_CONFIG='$(PRIVATE_PG_CONFIG)'
+
+test: tmp-install
+	$(MAKE) installcheck PG_CONFIG='$(PRIVATE_PG_CONFIG)' PGEB_TMP_INSTALL='$(TMP_INSTALL)'
+
+clean: clean-test-output
+.PHONY: clean-test-output
+clean-test-output:
+	rm -rf tmp_install tmp_regress tmp_check results regression.diffs regression.out
+	$(MAKE) -C examples clean
+	$(MAKE) -C t/extensions clean

@@ -1,0 +1,229 @@
+/*-------------------------------------------------------------------------
+ *
+ * abi.h
+ *	  The ABI that ties the pg_extension_base libraries together.
+ *
+ * Administrators put only pg_extension_base (the meta library) in
+ * shared_preload_libraries.  In the postmaster, its _PG_init publishes a
+ * PgExtensionBaseApi through the rendezvous variable PGEB_RENDEZVOUS_NAME and
+ * then loads the components (deps, supervisor, attached, preloader) in that
+ * order.  Each component attaches with pgeb_attach_component(), which refuses
+ * to go on when the meta library is missing or speaks another ABI major
+ * version, and registers itself in the module table.
+ *
+ * Our libraries never link against each other: a component that needs
+ * another one asks the table for that module's function table
+ * (lookup_module_api) and calls through it.  The first three fields of
+ * PgExtensionBaseApi are frozen forever so that a component of any ABI
+ * version can read them and refuse cleanly; everything after them may change
+ * with the ABI major version.
+ *
+ * The meta library also keeps a copy of the module table in shared memory
+ * (PgebSharedHeader) so that every process can report what the postmaster
+ * loaded; see pg_extension_base.c for its lock protocol.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_EXTENSION_BASE_ABI_H
+#define PG_EXTENSION_BASE_ABI_H
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/pg_list.h"
+
+/* "PGEB", at the start of the function table and of the shared header */
+#define PGEB_ABI_MAGIC			0x50474542
+
+/*
+ * Bump the major version for any incompatible change to the structures or
+ * function table below; bump the minor version when only adding at the end.
+ * A test module may build against another major version on purpose.
+ */
+#ifndef PGEB_ABI_MAJOR
+#define PGEB_ABI_MAJOR			1
+#endif
+#define PGEB_ABI_MINOR			0
+
+/* Version of the libraries; the SQL scripts installed with them match it. */
+#define PGEB_LIBRARY_VERSION	"1.0"
+
+#define PGEB_RENDEZVOUS_NAME	"pg_extension_base_abi"
+#define PGEB_META_LIBRARY		"pg_extension_base"
+#define PGEB_MAX_MODULES		8
+#define PGEB_VERSION_LEN		16
+
+#define PGEB_PRELOAD_HINT \
+	"Set shared_preload_libraries = 'pg_extension_base' in postgresql.conf and restart the server."
+
+/*
+ * One loaded module.  Lives in the meta library's process-local table (built
+ * by the postmaster while it loads the libraries, inherited by every child)
+ * and is copied into PgebSharedHeader when shared memory is created.
+ */
+typedef struct PgebModuleInfo
+{
+	char		name[NAMEDATALEN];
+	char		library_version[PGEB_VERSION_LEN];
+	uint16		abi_major;
+	uint16		abi_minor;
+	int			load_position;	/* 1 for the meta library, then in load order */
+	bool		initialized;	/* its _PG_init ran to the end */
+} PgebModuleInfo;
+
+/*
+ * The meta library's shared-memory region, named PGEB_META_LIBRARY.  Written
+ * by the postmaster when it creates shared memory (also after a crash
+ * restart), before any other process exists; read-only afterwards, so readers
+ * take no lock.
+ */
+typedef struct PgebSharedHeader
+{
+	uint32		magic;
+	uint16		abi_major;
+	uint16		abi_minor;
+	int			num_modules;
+	PgebModuleInfo modules[PGEB_MAX_MODULES];
+} PgebSharedHeader;
+
+/*
+ * What a control file says, as far as pg_extension_base cares.  Returned by
+ * read_control_file in the caller's memory context.
+ */
+typedef struct PgebControlFile
+{
+	char	   *name;			/* extension name */
+	char	   *path;			/* primary control file */
+	char	   *directory;		/* directory holding the control file */
+	char	   *default_version;
+	char	   *module_pathname;	/* NULL when absent */
+	List	   *requires;		/* extension names, as char * */
+	bool		superuser;
+	bool		trusted;
+} PgebControlFile;
+
+/* A primary control file found by list_control_files. */
+typedef struct PgebControlFileEntry
+{
+	char	   *name;			/* extension name */
+	char	   *path;			/* full path of name.control */
+} PgebControlFileEntry;
+
+/*
+ * The function table published by the meta library.  Owned by the meta
+ * library (a static in its data segment); valid in every process for the
+ * life of the server.
+ */
+typedef struct PgExtensionBaseApi
+{
+	/* frozen: every ABI version starts with these three fields */
+	uint32		magic;
+	uint16		abi_major;
+	uint16		abi_minor;
+
+	/*
+	 * Module table.  register_module is called by a component's _PG_init in
+	 * the postmaster and returns its module id; module_initialized marks the
+	 * end of that _PG_init.  lookup_module_api returns the function table a
+	 * module registered (NULL when it is not loaded).
+	 */
+	int			(*register_module) (const char *name, const char *library_version,
+									uint16 abi_major, uint16 abi_minor,
+									const void *module_api);
+	void		(*module_initialized) (int module_id);
+	const void *(*lookup_module_api) (const char *name);
+
+	/* NULL until the postmaster has created shared memory */
+	const PgebSharedHeader *(*shared_header) (void);
+
+	/*
+	 * Control files: the one place that knows where they live (the share
+	 * directory, and extension_control_path on PostgreSQL 18+).
+	 * list_control_files returns PgebControlFileEntry pointers, first
+	 * directory wins, sorted by name.  read_control_file reads the primary
+	 * control file of an extension, overlaid with its per-version secondary
+	 * control file when version (or else the default version) has one; it
+	 * returns NULL after reporting at elevel when there is none or it cannot
+	 * be parsed.
+	 */
+	List	   *(*list_control_files) (void);
+	PgebControlFile *(*read_control_file) (const char *extname,
+										   const char *version, int elevel);
+
+	/*
+	 * Load a library as core loads shared_preload_libraries.  If that fails
+	 * the error is raised with "context" added as a CONTEXT line.
+	 */
+	void		(*load_library) (const char *library, const char *context);
+} PgExtensionBaseApi;
+
+/*
+ * Attach a component to the meta library.  Call at the top of the
+ * component's _PG_init; returns the function table, or raises an ERROR that
+ * names the problem (in the postmaster that stops the server, which is what
+ * we want: a half-loaded pg_extension_base must not run).
+ */
+static inline const PgExtensionBaseApi *
+pgeb_attach_component(const char *module_name)
+{
+	const PgExtensionBaseApi *api;
+
+	if (!process_shared_preload_libraries_in_progress)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s can only be loaded by pg_extension_base at server start",
+						module_name),
+				 errhint(PGEB_PRELOAD_HINT)));
+
+	api = (const PgExtensionBaseApi *) *find_rendezvous_variable(PGEB_RENDEZVOUS_NAME);
+	if (api == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s must be loaded through pg_extension_base", module_name),
+				 errdetail("The library is listed in shared_preload_libraries, but pg_extension_base is not loaded before it."),
+				 errhint(PGEB_PRELOAD_HINT)));
+
+	if (api->magic != PGEB_ABI_MAGIC)
+		elog(ERROR, "rendezvous variable \"%s\" does not hold a pg_extension_base function table",
+			 PGEB_RENDEZVOUS_NAME);
+
+	if (api->abi_major != PGEB_ABI_MAJOR)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s was built for pg_extension_base ABI version %d.%d, but the loaded pg_extension_base provides ABI version %d.%d",
+						module_name, PGEB_ABI_MAJOR, PGEB_ABI_MINOR,
+						api->abi_major, api->abi_minor),
+				 errhint("Install the same release of every pg_extension_base library and restart the server.")));
+
+	return api;
+}
+
+/*
+ * Register a component in the module table; returns its module id, which
+ * the component passes to module_initialized at the end of its _PG_init.
+ * module_api is the component's own function table, or NULL.
+ */
+static inline int
+pgeb_register_component(const PgExtensionBaseApi *api, const char *module_name,
+						const void *module_api)
+{
+	return api->register_module(module_name, PGEB_LIBRARY_VERSION,
+								PGEB_ABI_MAJOR, PGEB_ABI_MINOR, module_api);
+}
+
+/*
+ * Raise a clear ERROR from a SQL-callable function when its module did not
+ * initialise (the server was started without pg_extension_base preloaded,
+ * and the library was loaded late by CREATE EXTENSION or LOAD).
+ */
+static inline void
+pgeb_require_loaded(const void *api, const char *module_name)
+{
+	if (api == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s is not loaded", module_name),
+				 errdetail("The server was started without pg_extension_base in shared_preload_libraries."),
+				 errhint(PGEB_PRELOAD_HINT)));
+}
+
+#endif							/* PG_EXTENSION_BASE_ABI_H */

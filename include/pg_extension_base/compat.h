@@ -1,0 +1,55 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *	  Differences between the PostgreSQL versions pg_extension_base builds
+ *	  against (15 to 18).
+ *
+ * Every version-specific path lives here, so that function bodies carry no
+ * #if PG_VERSION_NUM.  PostgreSQL 15 is the version the test suite runs on;
+ * the branches for later versions compile against their headers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_EXTENSION_BASE_COMPAT_H
+#define PG_EXTENSION_BASE_COMPAT_H
+
+#include "fmgr.h"
+
+#if PG_VERSION_NUM < 150000
+#error "pg_extension_base requires PostgreSQL 15 or later"
+#endif
+
+/*
+ * PG_MODULE_MAGIC_EXT (PostgreSQL 18) lets a library report its name and
+ * version; earlier servers only have the plain magic block.
+ */
+#if PG_VERSION_NUM >= 180000
+#define PGEB_MODULE_MAGIC(libname) \
+	PG_MODULE_MAGIC_EXT(.name = (libname), .version = PGEB_LIBRARY_VERSION)
+#else
+#define PGEB_MODULE_MAGIC(libname) PG_MODULE_MAGIC
+#endif
+
+/*
+ * Where extension control files live.  PostgreSQL 18 searches
+ * extension_control_path: a colon-separated list of share directories whose
+ * "extension" subdirectory holds control files, where "$system" stands for
+ * the compiled-in share directory.  Earlier versions have only the latter.
+ * PGEB_EXTENSION_CONTROL_PATH is the setting to split, or NULL.
+ */
+#if PG_VERSION_NUM >= 180000
+#include "commands/extension.h"
+#define PGEB_EXTENSION_CONTROL_PATH Extension_control_path
+#else
+#define PGEB_EXTENSION_CONTROL_PATH ((const char *) NULL)
+#endif
+
+/*
+ * The shared-library suffix, which core passes only to the files that need
+ * it before PostgreSQL 16.
+ */
+#ifndef DLSUFFIX
+#define DLSUFFIX ".so"
+#endif
+
+#endif							/* PG_EXTENSION_BASE_COMPAT_H */

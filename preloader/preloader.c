@@ -1,0 +1,274 @@
+/*-------------------------------------------------------------------------
+ *
+ * preloader.c
+ *	  pg_extension_base_preloader: loads, at server start, the libraries of
+ *	  extensions whose control files ask for it.
+ *
+ * The meta library loads this module last, so the libraries loaded here may
+ * call into the other components.  In the postmaster, _PG_init scans every
+ * primary control file for the #!shared_preload_libraries marker
+ * (marker.c), orders the libraries (load_order.c), logs the order once, and
+ * loads each one as core loads shared_preload_libraries.  A library that
+ * fails to load stops the server with a message naming the control file and
+ * the library, unless pg_extension_base.preload_failure_action = 'warning'.
+ *
+ * What was loaded is kept in TopMemoryContext of the postmaster, which every
+ * child inherits; it never changes after startup (a crash restart does not
+ * load libraries again), so list_preload_libraries() needs no shared memory
+ * and no lock.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "pg_extension_base/abi.h"
+#include "pg_extension_base/compat.h"
+#include "preloader.h"
+
+#define MODULE_NAME "pg_extension_base_preloader"
+
+PGEB_MODULE_MAGIC(MODULE_NAME);
+
+typedef enum PreloadFailureAction
+{
+	PRELOAD_FAILURE_ERROR,
+	PRELOAD_FAILURE_WARNING
+} PreloadFailureAction;
+
+static const struct config_enum_entry failure_action_options[] = {
+	{"error", PRELOAD_FAILURE_ERROR, false},
+	{"warning", PRELOAD_FAILURE_WARNING, false},
+	{NULL, 0, false}
+};
+
+static bool enable_preload_libraries = true;
+static int	preload_failure_action = PRELOAD_FAILURE_ERROR;
+
+/* Set when _PG_init completed; SQL functions refuse to run otherwise. */
+static const PgExtensionBaseApi *pgeb_api = NULL;
+
+/* PreloadedLibrary pointers in load order; see the file header. */
+static List *preloaded_libraries = NIL;
+
+void		_PG_init(void);
+static void define_settings(void);
+static List *find_preload_requests(const PgExtensionBaseApi *api);
+static void log_load_order(List *libraries);
+static void load_library(const PgExtensionBaseApi *api, PreloadedLibrary *library);
+
+/* Runs in the postmaster, called by the meta library's _PG_init. */
+void
+_PG_init(void)
+{
+	const PgExtensionBaseApi *api = pgeb_attach_component(MODULE_NAME);
+	int			module_id = pgeb_register_component(api, MODULE_NAME, NULL);
+	MemoryContext scan_context;
+	MemoryContext old_context;
+	List	   *libraries;
+	ListCell   *lc;
+
+	define_settings();
+
+	if (!enable_preload_libraries)
+	{
+		ereport(LOG,
+				(errmsg("pg_extension_base: preloading libraries from extension control files is disabled")));
+		api->module_initialized(module_id);
+		pgeb_api = api;
+		return;
+	}
+
+	/*
+	 * Scratch memory for the scan, freed at the end.  What we keep (the
+	 * list of libraries) goes to TopMemoryContext, which children inherit;
+	 * the postmaster's current context does not survive into backends.
+	 */
+	scan_context = AllocSetContextCreate(TopMemoryContext,
+										 "pg_extension_base preloader scan",
+										 ALLOCSET_DEFAULT_SIZES);
+	old_context = MemoryContextSwitchTo(scan_context);
+
+	libraries = preload_order_libraries(api, find_preload_requests(api));
+	log_load_order(libraries);
+
+	MemoryContextSwitchTo(TopMemoryContext);
+	foreach(lc, libraries)
+	{
+		PreloadedLibrary *scanned = (PreloadedLibrary *) lfirst(lc);
+		PreloadedLibrary *kept = palloc0(sizeof(PreloadedLibrary));
+
+		kept->extension_name = pstrdup(scanned->extension_name);
+		kept->library_name = pstrdup(scanned->library_name);
+		kept->control_path = pstrdup(scanned->control_path);
+		kept->load_position = scanned->load_position;
+		preloaded_libraries = lappend(preloaded_libraries, kept);
+	}
+	MemoryContextSwitchTo(old_context);
+	MemoryContextDelete(scan_context);
+
+	foreach(lc, preloaded_libraries)
+		load_library(api, (PreloadedLibrary *) lfirst(lc));
+
+	api->module_initialized(module_id);
+	pgeb_api = api;
+}
+
+static void
+define_settings(void)
+{
+	DefineCustomBoolVariable("pg_extension_base.enable_preload_libraries",
+							 "Loads at server start the libraries of extensions whose control files ask for it.",
+							 "Control files ask with a #!shared_preload_libraries line.",
+							 &enable_preload_libraries,
+							 true,
+							 PGC_POSTMASTER,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("pg_extension_base.preload_failure_action",
+							 "What to do when a library asked for by a control file cannot be loaded.",
+							 "\"error\" stops the server, as for shared_preload_libraries; \"warning\" logs the failure and starts without that library.",
+							 &preload_failure_action,
+							 PRELOAD_FAILURE_ERROR,
+							 failure_action_options,
+							 PGC_POSTMASTER,
+							 0,
+							 NULL, NULL, NULL);
+}
+
+/* The control files that carry a valid marker, sorted by extension name. */
+static List *
+find_preload_requests(const PgExtensionBaseApi *api)
+{
+	List	   *requests = NIL;
+	ListCell   *lc;
+
+	foreach(lc, api->list_control_files())
+	{
+		PgebControlFileEntry *entry = (PgebControlFileEntry *) lfirst(lc);
+		PreloadRequest *request = preload_read_markers(entry->name, entry->path);
+
+		if (request != NULL)
+			requests = lappend(requests, request);
+	}
+	return requests;
+}
+
+/* One LOG line with the whole order, so operators can see it at a glance. */
+static void
+log_load_order(List *libraries)
+{
+	StringInfoData order;
+	ListCell   *lc;
+
+	if (libraries == NIL)
+	{
+		ereport(LOG,
+				(errmsg("pg_extension_base: no extension control file asks for preloading")));
+		return;
+	}
+
+	initStringInfo(&order);
+	foreach(lc, libraries)
+	{
+		PreloadedLibrary *library = (PreloadedLibrary *) lfirst(lc);
+
+		appendStringInfo(&order, "%s%s (%s)", order.len > 0 ? ", " : "",
+						 library->library_name, library->extension_name);
+	}
+	ereport(LOG,
+			(errmsg_plural("pg_extension_base: preloading %d library: %s",
+						   "pg_extension_base: preloading %d libraries in this order: %s",
+						   list_length(libraries),
+						   list_length(libraries), order.data)));
+}
+
+/*
+ * Load one library as core loads shared_preload_libraries.  On failure the
+ * error names the control file and library; with preload_failure_action =
+ * 'warning' it is logged and startup goes on.
+ */
+static void
+load_library(const PgExtensionBaseApi *api, PreloadedLibrary *library)
+{
+	char	   *context = psprintf("while preloading library \"%s\" for extension \"%s\", as requested by extension control file \"%s\"",
+								   library->library_name, library->extension_name,
+								   library->control_path);
+	MemoryContext caller_context = CurrentMemoryContext;
+
+	if (preload_failure_action == PRELOAD_FAILURE_ERROR)
+		api->load_library(library->library_name, context);
+	else
+	{
+		PG_TRY();
+		{
+			api->load_library(library->library_name, context);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *error;
+
+			MemoryContextSwitchTo(TopMemoryContext);
+			error = CopyErrorData();
+			FlushErrorState();
+			MemoryContextSwitchTo(caller_context);
+
+			library->error = error->message;
+			ereport(WARNING,
+					(errcode(error->sqlerrcode),
+					 errmsg("could not preload library \"%s\" requested by extension control file \"%s\": %s",
+							library->library_name, library->control_path,
+							error->message),
+					 errdetail("The server starts without it because pg_extension_base.preload_failure_action is \"warning\".")));
+		}
+		PG_END_TRY();
+	}
+	library->loaded = (library->error == NULL);
+	pfree(context);
+}
+
+PG_FUNCTION_INFO_V1(pgeb_list_preload_libraries);
+
+/*
+ * list_preload_libraries(out extension_name text, out library_name text,
+ * out load_position int, out control_file text, out loaded bool, out error
+ * text): what the postmaster preloaded at startup, in load order.
+ */
+Datum
+pgeb_list_preload_libraries(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ListCell   *lc;
+
+	pgeb_require_loaded(pgeb_api, MODULE_NAME);
+	InitMaterializedSRF(fcinfo, 0);
+
+	foreach(lc, preloaded_libraries)
+	{
+		PreloadedLibrary *library = (PreloadedLibrary *) lfirst(lc);
+		Datum		values[6];
+		bool		nulls[6] = {0};
+
+		values[0] = CStringGetTextDatum(library->extension_name);
+		values[1] = CStringGetTextDatum(library->library_name);
+		values[2] = Int32GetDatum(library->load_position);
+		values[3] = CStringGetTextDatum(library->control_path);
+		values[4] = BoolGetDatum(library->loaded);
+		if (library->error != NULL)
+			values[5] = CStringGetTextDatum(library->error);
+		else
+			nulls[5] = true;
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	return (Datum) 0;
+}

@@ -1,0 +1,67 @@
+/*-------------------------------------------------------------------------
+ *
+ * preloader.h
+ *	  Types and functions shared by the files of pg_extension_base_preloader.
+ *
+ * The preloader runs once, in the postmaster: marker.c finds the control
+ * files that ask for preloading, load_order.c puts their libraries in a
+ * deterministic, dependency-aware order, preloader.c loads them and keeps
+ * the result for list_preload_libraries().
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_EXTENSION_BASE_PRELOADER_H
+#define PG_EXTENSION_BASE_PRELOADER_H
+
+#include "nodes/pg_list.h"
+
+#include "pg_extension_base/abi.h"
+
+#define PRELOAD_MARKER "#!shared_preload_libraries"
+
+/* Longest marker line we accept, in bytes (without the newline). */
+#define PRELOAD_MARKER_MAX_LINE 4096
+
+/*
+ * A control file that asks for preloading.  Built in a temporary memory
+ * context of the postmaster while it scans control files.
+ */
+typedef struct PreloadRequest
+{
+	char	   *extname;
+	char	   *control_path;
+
+	/*
+	 * Library names as written, in marker order; NULL stands for the
+	 * extension's own library (module_pathname, or else its name), which a
+	 * bare marker asks for.
+	 */
+	List	   *libraries;
+
+	/* set by load_order.c */
+	List	   *requires;		/* names from the control file */
+} PreloadRequest;
+
+/*
+ * One library in load order.  Allocated in TopMemoryContext by the
+ * postmaster, inherited by every child; never changed after startup.
+ */
+typedef struct PreloadedLibrary
+{
+	char	   *extension_name;
+	char	   *library_name;
+	char	   *control_path;
+	int			load_position;
+	bool		loaded;
+	char	   *error;			/* why it did not load, or NULL */
+} PreloadedLibrary;
+
+/* marker.c */
+extern PreloadRequest *preload_read_markers(const char *extname,
+											const char *control_path);
+
+/* load_order.c */
+extern List *preload_order_libraries(const PgExtensionBaseApi *api,
+									 List *requests);
+
+#endif							/* PG_EXTENSION_BASE_PRELOADER_H */

@@ -1,0 +1,24 @@
+/*
+ * pgeb_test_abi_mismatch.c
+ *	  A pg_extension_base component built for ABI major version 99.
+ *
+ * It attaches exactly as the real components do, through the installed
+ * header, so loading it after pg_extension_base shows how a component of
+ * another ABI major version is refused.
+ */
+#include "postgres.h"
+
+#define PGEB_ABI_MAJOR 99
+#include "pg_extension_base/abi.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	const PgExtensionBaseApi *api = pgeb_attach_component("pgeb_test_abi_mismatch");
+
+	api->module_initialized(pgeb_register_component(api, "pgeb_test_abi_mismatch", NULL));
+}
