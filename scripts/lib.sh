@@ -1,0 +1,109 @@
+# scripts/lib.sh: shared by scripts/test, scripts/demo and bench/*.
+#
+# PostgreSQL refuses to run as root, so when invoked as root these scripts
+# install what is missing from Debian's packages, copy the source tree into
+# a work directory owned by an unprivileged user (pgeb), and run themselves
+# again as that user there.  Everything they build or start lives below the
+# work directory: a private installation (tmp_install/) and throwaway
+# clusters.  The system's installation and clusters are never touched.
+
+PGEB_USER=${PGEB_USER:-pgeb}
+PGEB_PACKAGES="postgresql-15 postgresql-server-dev-15 libipc-run-perl make gcc libc6-dev"
+
+pgeb_say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+pgeb_die() { pgeb_say "$*"; exit 1; }
+
+# The pg_config of the server we build against.
+pgeb_pg_config() {
+	if [ -n "${PG_CONFIG:-}" ]; then
+		echo "$PG_CONFIG"
+	elif [ -x /usr/lib/postgresql/15/bin/pg_config ]; then
+		echo /usr/lib/postgresql/15/bin/pg_config
+	else
+		command -v pg_config || true
+	fi
+}
+
+pgeb_missing_prerequisites() {
+	local pg_config
+	pg_config=$(pgeb_pg_config)
+	[ -n "$pg_config" ] && [ -x "$pg_config" ] || { echo "pg_config"; return; }
+	[ -f "$("$pg_config" --pgxs)" ] || { echo "PGXS"; return; }
+	[ -x "$("$pg_config" --bindir)/postgres" ] || { echo "postgres"; return; }
+	command -v make >/dev/null || { echo "make"; return; }
+	command -v gcc >/dev/null || { echo "gcc"; return; }
+	command -v prove >/dev/null || { echo "prove"; return; }
+	perl -MIPC::Run -e1 2>/dev/null || { echo "IPC::Run"; return; }
+}
+
+# Install the Debian packages we need, without creating or starting the
+# system's own cluster (we never use it).
+pgeb_install_packages() {
+	local missing
+	missing=$(pgeb_missing_prerequisites)
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		pgeb_die "$missing is missing; install it with:
+  sudo apt-get install $PGEB_PACKAGES"
+	fi
+	pgeb_say "installing $PGEB_PACKAGES ($missing is missing)"
+	mkdir -p /etc/postgresql-common
+	if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+		echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq </dev/null
+	apt-get install -y -qq --no-install-recommends $PGEB_PACKAGES </dev/null >/dev/null
+	missing=$(pgeb_missing_prerequisites)
+	[ -z "$missing" ] || pgeb_die "$missing is still missing after installing packages"
+}
+
+# When root: prepare the work directory and run the calling script again as
+# $PGEB_USER from the copy there.  Returns (does nothing) when not root.
+#   $1: the script's path relative to the repository, then its arguments
+pgeb_drop_root() {
+	local script=$1
+	shift
+	[ "$(id -u)" -eq 0 ] || return 0
+
+	pgeb_install_packages
+	if ! id "$PGEB_USER" >/dev/null 2>&1; then
+		useradd --system --create-home --home-dir "/var/lib/$PGEB_USER" \
+			--shell /bin/bash "$PGEB_USER"
+	fi
+
+	# Under the repository when the user can reach it, else in /var/tmp.
+	local work=${PGEB_WORKDIR:-$PGEB_REPO/build}
+	mkdir -p "$work"
+	chown "$PGEB_USER" "$work"
+	if ! runuser -u "$PGEB_USER" -- test -w "$work"; then
+		work=/var/tmp/pg_extension_base-build
+		pgeb_say "user $PGEB_USER cannot reach $PGEB_REPO; working in $work"
+		mkdir -p "$work"
+		chown "$PGEB_USER" "$work"
+	fi
+
+	# Copy the sources over the previous copy; tar keeps modification times,
+	# so make rebuilds only what changed.
+	mkdir -p "$work/src"
+	tar -C "$PGEB_REPO" --exclude=./build --exclude=./.git \
+		--exclude=./tmp_install --exclude=./tmp_check --exclude=./tmp_regress \
+		--exclude=./demo -cf - . | tar -C "$work/src" -xf -
+	chown -R "$PGEB_USER" "$work"
+
+	pgeb_say "running as user $PGEB_USER in $work/src"
+	exec runuser -u "$PGEB_USER" -- env \
+		PG_CONFIG="$(pgeb_pg_config)" PGEB_OUTER_REPO="$PGEB_REPO" \
+		HOME="/var/lib/$PGEB_USER" \
+		bash "$work/src/$script" "$@"
+}
+
+# Build everything and make the private installation (tmp_install/).
+pgeb_build_private_install() {
+	make -s -C "$PGEB_REPO" PG_CONFIG="$(pgeb_pg_config)" PGEB_WERROR=1 tmp-install >/dev/null
+}
+
+# The pg_config of the private installation.
+pgeb_private_pg_config() {
+	echo "$PGEB_REPO/tmp_install$("$(pgeb_pg_config)" --bindir)/pg_config"
+}
