@@ -1,0 +1,114 @@
+# t/PgebTest.pm: helpers shared by the TAP tests.
+#
+# The tests run against the private installation that "make test" builds
+# (PGEB_TMP_INSTALL).  A test that needs its own control files takes a copy
+# of it with install_copy(): hard links, so it costs a few milliseconds, and
+# write_extension_file() replaces a file in the copy without touching the
+# original.
+package PgebTest;
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use File::Basename qw(dirname);
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+our @EXPORT = qw(install_copy write_extension_file new_node
+  create_load_log_function log_count);
+
+# The private installation made by "make test".
+sub private_install
+{
+	my $root = $ENV{PGEB_TMP_INSTALL};
+	die "PGEB_TMP_INSTALL is not set: run the tests with scripts/test\n"
+	  unless $root && -d $root;
+	return $root;
+}
+
+# A copy of the private installation that a test may change freely.
+# Returns a hash with install_path (for PostgreSQL::Test::Cluster->new),
+# extdir (the extension directory) and pkglibdir.
+sub install_copy
+{
+	my ($name) = @_;
+	my $root = private_install();
+	my $copy = "$PostgreSQL::Test::Utils::tmp_check/install_$name";
+
+	system('rm', '-rf', $copy) == 0 or die "could not remove $copy";
+	system('cp', '-al', $root, $copy) == 0 or die "could not copy $root";
+
+	my %dirs;
+	for my $what (qw(bindir sharedir pkglibdir))
+	{
+		my $dir = `pg_config --$what`;
+		chomp $dir;
+		$dir =~ s/^\Q$root\E/$copy/
+		  or die "pg_config --$what ($dir) is not in $root: is PATH right?";
+		$dirs{$what} = $dir;
+	}
+	return {
+		root => $copy,
+		install_path => dirname($dirs{bindir}),
+		extdir => "$dirs{sharedir}/extension",
+		pkglibdir => $dirs{pkglibdir},
+	};
+}
+
+# Write (or replace) a file in the extension directory of a copy.
+sub write_extension_file
+{
+	my ($install, $filename, $content) = @_;
+	my $path = "$install->{extdir}/$filename";
+
+	unlink $path;    # never write through a hard link into the original
+	open my $fh, '>', $path or die "could not write $path: $!";
+	print $fh $content;
+	close $fh;
+	return $path;
+}
+
+# A new, initialised node; unless preload => 0, with
+# shared_preload_libraries = 'pg_extension_base'.
+#   install => a copy from install_copy (default: the private installation)
+#   conf    => more postgresql.conf lines
+sub new_node
+{
+	my ($name, %opts) = @_;
+	my @install =
+	  $opts{install} ? (install_path => $opts{install}{install_path}) : ();
+	my $node = PostgreSQL::Test::Cluster->new($name, @install);
+
+	$node->init;
+	$node->append_conf('postgresql.conf',
+		"shared_preload_libraries = 'pg_extension_base'\n")
+	  unless defined $opts{preload} && !$opts{preload};
+	$node->append_conf('postgresql.conf', $opts{conf}) if $opts{conf};
+	return $node;
+}
+
+# Define pgeb_test_load_log() (t/extensions/pgeb_test_preload.c) in a
+# database without creating its extension, whose control file a test may
+# have replaced.
+sub create_load_log_function
+{
+	my ($node, $dbname) = @_;
+	$node->safe_psql($dbname // 'postgres', q{
+		CREATE FUNCTION pgeb_test_load_log(OUT load_order int,
+			OUT library text, OUT at_server_start bool)
+		RETURNS SETOF record LANGUAGE C STRICT
+		AS 'pgeb_test_preload', 'pgeb_test_load_log'});
+}
+
+# How many lines of the node's log match a pattern.
+sub log_count
+{
+	my ($node, $pattern) = @_;
+	my $log = slurp_file($node->logfile);
+	my @matches = ($log =~ /$pattern/gm);
+	return scalar @matches;
+}
+
+1;
