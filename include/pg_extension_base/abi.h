@@ -212,8 +212,10 @@ pgeb_register_component(const PgExtensionBaseApi *api, const char *module_name,
 
 /*
  * Raise a clear ERROR from a SQL-callable function when its module did not
- * initialise (the server was started without pg_extension_base preloaded,
- * and the library was loaded late by CREATE EXTENSION or LOAD).
+ * initialise.  Defence in depth: PostgreSQL 15 does not keep a library whose
+ * _PG_init failed, so on a server started without pg_extension_base every
+ * call already fails in _PG_init with a hint; a function must not rely on
+ * that to avoid dereferencing state it does not have.
  */
 static inline void
 pgeb_require_loaded(const void *api, const char *module_name)
