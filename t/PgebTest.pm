@@ -1,10 +1,10 @@
 # t/PgebTest.pm: helpers shared by the TAP tests.
 #
-# The tests run against the private installation that "make test" builds
-# (PGEB_TMP_INSTALL).  A test that needs its own control files takes a copy
-# of it with install_copy(): hard links, so it costs a few milliseconds, and
-# write_extension_file() replaces a file in the copy without touching the
-# original.
+# The tests run against the installation whose pg_config is first in PATH:
+# under "make test", the private installation (PGEB_TMP_INSTALL).  A test
+# that needs its own control files takes a copy of it with install_copy()
+# (hard links, a few milliseconds), and write_extension_file() replaces a
+# file in the copy without touching the original.
 package PgebTest;
 
 use strict;
@@ -19,35 +19,36 @@ use Test::More;
 our @EXPORT = qw(install_copy write_extension_file new_node
   create_load_log_function log_count);
 
-# The private installation made by "make test".
-sub private_install
-{
-	my $root = $ENV{PGEB_TMP_INSTALL};
-	die "PGEB_TMP_INSTALL is not set: run the tests with scripts/test\n"
-	  unless $root && -d $root;
-	return $root;
-}
-
-# A copy of the private installation that a test may change freely.
+# A copy of the installation under test (the pg_config first in PATH) that
+# a test may change freely: its program, library and share directories at
+# the same paths below a new root, so the copied server finds the copied
+# files.  Under "make test" the installation is the private one
+# (PGEB_TMP_INSTALL) and the copy is made of hard links; against another
+# installation ("make installcheck") the directories are copied.
 # Returns a hash with install_path (for PostgreSQL::Test::Cluster->new),
 # extdir (the extension directory) and pkglibdir.
 sub install_copy
 {
 	my ($name) = @_;
-	my $root = private_install();
+	my $root = $ENV{PGEB_TMP_INSTALL} // '';
 	my $copy = "$PostgreSQL::Test::Utils::tmp_check/install_$name";
+	my @cp = $root ? ('cp', '-al') : ('cp', '-a');
 
 	system('rm', '-rf', $copy) == 0 or die "could not remove $copy";
-	system('cp', '-al', $root, $copy) == 0 or die "could not copy $root";
 
 	my %dirs;
 	for my $what (qw(bindir sharedir pkglibdir))
 	{
 		my $dir = `pg_config --$what`;
 		chomp $dir;
-		$dir =~ s/^\Q$root\E/$copy/
+		die "pg_config --$what failed" unless $dir;
+		my $relative = $dir;
+		$relative =~ s/^\Q$root\E//
 		  or die "pg_config --$what ($dir) is not in $root: is PATH right?";
-		$dirs{$what} = $dir;
+		system('mkdir', '-p', dirname("$copy$relative")) == 0 or die;
+		system(@cp, $dir, "$copy$relative") == 0
+		  or die "could not copy $dir";
+		$dirs{$what} = "$copy$relative";
 	}
 	return {
 		root => $copy,
