@@ -29,6 +29,7 @@
 #include "storage/fd.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/varlena.h"
 
 #include "pg_extension_base/abi.h"
@@ -87,14 +88,28 @@ control_directories(void)
 /*
  * Every primary control file (name.control, not name--version.control),
  * sorted by extension name.  When two directories hold the same extension,
- * the first directory wins, as in CREATE EXTENSION.
+ * the first directory wins, as in CREATE EXTENSION.  Runs in the postmaster
+ * at every start, over possibly thousands of files: one pass per directory,
+ * and a hash for the names seen only when there is more than one directory.
  */
 List *
 pgeb_list_control_files(void)
 {
 	List	   *result = NIL;
 	List	   *directories = control_directories();
+	HTAB	   *seen = NULL;
 	ListCell   *lc;
+
+	if (list_length(directories) > 1)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = NAMEDATALEN;
+		ctl.entrysize = NAMEDATALEN;
+		ctl.hcxt = CurrentMemoryContext;
+		seen = hash_create("pg_extension_base control files", 256, &ctl,
+						   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
 
 	foreach(lc, directories)
 	{
@@ -119,26 +134,18 @@ pgeb_list_control_files(void)
 			size_t		len = strlen(de->d_name);
 			PgebControlFileEntry *entry;
 			char	   *name;
-			ListCell   *seen;
-			bool		duplicate = false;
+			bool		found = false;
 
 			if (len <= 8 || strcmp(de->d_name + len - 8, ".control") != 0)
 				continue;
 			name = pnstrdup(de->d_name, len - 8);
-			if (strstr(name, "--") != NULL)
-				continue;		/* a secondary, per-version control file */
+			if (strstr(name, "--") != NULL || strlen(name) >= NAMEDATALEN)
+				continue;		/* per-version control file, or no valid name */
 
-			/* later directories lose to earlier ones */
-			foreach(seen, result)
-			{
-				if (strcmp(((PgebControlFileEntry *) lfirst(seen))->name, name) == 0)
-				{
-					duplicate = true;
-					break;
-				}
-			}
-			if (duplicate)
-				continue;
+			if (seen != NULL)
+				(void) hash_search(seen, name, HASH_ENTER, &found);
+			if (found)
+				continue;		/* an earlier directory has it */
 
 			entry = palloc(sizeof(PgebControlFileEntry));
 			entry->name = name;
@@ -148,6 +155,8 @@ pgeb_list_control_files(void)
 		FreeDir(dir);
 	}
 
+	if (seen != NULL)
+		hash_destroy(seen);
 	list_sort(result, compare_entries_by_name);
 	return result;
 }
