@@ -25,11 +25,17 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_extension.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/rel.h"
 #include "utils/varlena.h"
 
 #include "pg_extension_base/abi.h"
@@ -212,6 +218,8 @@ pgeb_read_control_file(const char *extname, const char *version, int elevel)
 	control->superuser = true;	/* core's default */
 	if (!parse_control_file_into(control, path, true, elevel))
 		return NULL;
+	if (control->script_directory == NULL)
+		control->script_directory = control->directory;
 
 	if (version == NULL)
 		version = control->default_version;
@@ -263,6 +271,16 @@ parse_control_file_into(PgebControlFile *control, const char *path,
 			control->default_version = pstrdup(item->value);
 		else if (strcmp(item->name, "module_pathname") == 0)
 			control->module_pathname = pstrdup(item->value);
+		else if (strcmp(item->name, "directory") == 0 && primary)
+		{
+			char		sharepath[MAXPGPATH];
+
+			/* absolute, or relative to the share directory, as in core */
+			get_share_path(my_exec_path, sharepath);
+			control->script_directory = is_absolute_path(item->value) ?
+				pstrdup(item->value) :
+				psprintf("%s/%s", sharepath, item->value);
+		}
 		else if (strcmp(item->name, "superuser") == 0)
 			(void) parse_bool(item->value, &control->superuser);
 		else if (strcmp(item->name, "trusted") == 0)
@@ -285,4 +303,37 @@ parse_control_file_into(PgebControlFile *control, const char *path,
 
 	FreeConfigVariables(head);
 	return true;
+}
+
+/*
+ * The version of an extension installed in the current database, or NULL.
+ * Needs a transaction; not for the postmaster.
+ */
+char *
+pgeb_installed_extension_version(const char *extname)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	char	   *result = NULL;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum(extname));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		version = heap_getattr(tuple, Anum_pg_extension_extversion,
+										   RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			result = text_to_cstring(DatumGetTextPP(version));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	return result;
 }

@@ -22,5 +22,6 @@ extern List *pgeb_list_control_files(void);
 extern PgebControlFile *pgeb_read_control_file(const char *extname,
 											   const char *version,
 											   int elevel);
+extern char *pgeb_installed_extension_version(const char *extname);
 
 #endif							/* PG_EXTENSION_BASE_META_H */

@@ -13,21 +13,14 @@
  */
 #include "postgres.h"
 
-#include "access/genam.h"
-#include "access/htup_details.h"
-#include "access/table.h"
-#include "catalog/pg_extension.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
-#include "utils/rel.h"
 
 #include "meta.h"
 
 #define MODULES_COLUMNS 7
 
-static char *installed_extension_version(const char *extname);
 static char *module_status(const PgebModuleInfo *module, const char *installed);
 
 PG_FUNCTION_INFO_V1(pgeb_modules);
@@ -52,7 +45,7 @@ pgeb_modules(PG_FUNCTION_ARGS)
 		const PgebModuleInfo *module = &header->modules[i];
 		Datum		values[MODULES_COLUMNS];
 		bool		nulls[MODULES_COLUMNS] = {0};
-		char	   *installed = installed_extension_version(module->name);
+		char	   *installed = pgeb_installed_extension_version(module->name);
 
 		values[0] = CStringGetTextDatum(module->name);
 		values[1] = CStringGetTextDatum(module->library_version);
@@ -70,36 +63,6 @@ pgeb_modules(PG_FUNCTION_ARGS)
 	}
 
 	return (Datum) 0;
-}
-
-/* extversion of an extension in the current database, or NULL. */
-static char *
-installed_extension_version(const char *extname)
-{
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	char	   *result = NULL;
-
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
-				F_NAMEEQ, CStringGetDatum(extname));
-	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-	{
-		bool		isnull;
-		Datum		version = heap_getattr(tuple, Anum_pg_extension_extversion,
-										   RelationGetDescr(rel), &isnull);
-
-		if (!isnull)
-			result = text_to_cstring(DatumGetTextPP(version));
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-
-	return result;
 }
 
 static char *

@@ -83,6 +83,7 @@ static const PgExtensionBaseApi api = {
 	.list_control_files = pgeb_list_control_files,
 	.read_control_file = pgeb_read_control_file,
 	.load_library = pgeb_load_library,
+	.installed_extension_version = pgeb_installed_extension_version,
 };
 
 void		_PG_init(void);

@@ -94,6 +94,7 @@ typedef struct PgebControlFile
 	char	   *name;			/* extension name */
 	char	   *path;			/* primary control file */
 	char	   *directory;		/* directory holding the control file */
+	char	   *script_directory;	/* where its SQL scripts are */
 	char	   *default_version;
 	char	   *module_pathname;	/* NULL when absent */
 	List	   *requires;		/* extension names, as char * */
@@ -154,6 +155,12 @@ typedef struct PgExtensionBaseApi
 	 * the error is raised with "context" added as a CONTEXT line.
 	 */
 	void		(*load_library) (const char *library, const char *context);
+
+	/*
+	 * The version of an extension installed in the current database, or
+	 * NULL.  Needs a transaction.
+	 */
+	char	   *(*installed_extension_version) (const char *extname);
 } PgExtensionBaseApi;
 
 /*

@@ -1,0 +1,383 @@
+/*-------------------------------------------------------------------------
+ *
+ * plan.c
+ *	  Planning what to create and update before CREATE or ALTER EXTENSION.
+ *
+ * deps_plan() returns, leaves first, the CREATE EXTENSION and ALTER
+ * EXTENSION ... UPDATE steps that make every requirement of an extension
+ * exist and be at its default version before the extension itself is
+ * created or updated.  See deps/README.md for the algorithm and an example.
+ *
+ * The requirements of an extension are those of every version its own
+ * change goes through: core checks them step by step along the update path
+ * (and along the path it installs through when there is no install script
+ * for the target version), so all of them must exist before it starts.
+ * Versions come from the primary control file overlaid with the per-version
+ * secondary control file, read by the meta library's control-file reader.
+ *
+ * The whole plan is made before anything runs, so a cycle is reported
+ * before any change; an extension that is not available is left in the plan
+ * so that core's own CREATE EXTENSION raises its error.  Either way the
+ * statement's transaction rolls back whatever ran.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <dirent.h>
+
+#include "lib/stringinfo.h"
+#include "nodes/value.h"
+#include "storage/fd.h"
+
+#include "deps.h"
+
+/* An edge of the version graph: the script name--from--to.sql. */
+typedef struct UpdateScript
+{
+	char	   *from;
+	char	   *to;
+} UpdateScript;
+
+/* The scripts of one extension. */
+typedef struct ExtensionScripts
+{
+	List	   *install_versions;	/* char *: name--version.sql */
+	List	   *updates;		/* UpdateScript * */
+} ExtensionScripts;
+
+/* State of one call of deps_plan(). */
+typedef struct Planner
+{
+	const PgExtensionBaseApi *api;
+	const DepsOptions *options;
+	List	   *visited;		/* String nodes: extensions planned already */
+	List	   *stack;			/* char *: extensions being planned */
+	List	   *actions;		/* DepsAction *, leaves first */
+} Planner;
+
+static void plan_extension(Planner *planner, const char *extname,
+						   const char *from_version, const char *to_version);
+static List *required_extensions(Planner *planner, PgebControlFile *control,
+								 const char *from_version, const char *to_version);
+static List *versions_passed(PgebControlFile *control, const char *from_version,
+							 const char *to_version);
+static ExtensionScripts *read_scripts(PgebControlFile *control);
+static List *shortest_path(List *updates, List *sources, const char *target);
+static void add_action(Planner *planner, DepsActionKind kind,
+					   const char *extname, const char *version);
+static void report_cycle(Planner *planner, const char *extname);
+static bool string_member(List *list, const char *value);
+static int	compare_strings(const ListCell *a, const ListCell *b);
+
+/*
+ * Plan the requirements of extname, which is about to be created
+ * (from_version NULL) or updated from from_version, to to_version (NULL:
+ * its default version).
+ */
+List *
+deps_plan(const PgExtensionBaseApi *api, const DepsOptions *options,
+		  const char *extname, const char *from_version, const char *to_version)
+{
+	Planner		planner = {0};
+
+	planner.api = api;
+	planner.options = options;
+	planner.visited = list_make1(makeString(pstrdup(extname)));
+	plan_extension(&planner, extname, from_version, to_version);
+	return planner.actions;
+}
+
+/*
+ * Add to the plan what extname needs, leaves first: each requirement that is
+ * missing is created after its own requirements; each that is installed is
+ * updated to its default version after its own requirements.
+ */
+static void
+plan_extension(Planner *planner, const char *extname,
+			   const char *from_version, const char *to_version)
+{
+	PgebControlFile *control = planner->api->read_control_file(extname, NULL, DEBUG1);
+	ListCell   *lc;
+
+	/* no control file: core reports that when it gets there */
+	if (control == NULL)
+		return;
+	if (to_version == NULL)
+		to_version = control->default_version;
+
+	planner->stack = lappend(planner->stack, (char *) extname);
+
+	foreach(lc, required_extensions(planner, control, from_version, to_version))
+	{
+		char	   *required = (char *) lfirst(lc);
+		char	   *installed;
+		PgebControlFile *required_control;
+
+		if (string_member(planner->stack, required))
+			report_cycle(planner, required);
+		if (list_member(planner->visited, makeString(required)))
+			continue;
+		planner->visited = lappend(planner->visited, makeString(required));
+
+		installed = planner->api->installed_extension_version(required);
+		required_control = planner->api->read_control_file(required, NULL, DEBUG1);
+
+		if (installed == NULL)
+		{
+			if (!planner->options->create_missing)
+				continue;		/* core reports it, as without us */
+			if (required_control != NULL)
+				plan_extension(planner, required, NULL,
+							   required_control->default_version);
+			/* when not available, core's CREATE EXTENSION says so */
+			add_action(planner, DEPS_CREATE, required, NULL);
+		}
+		else if (required_control != NULL)
+		{
+			const char *target = required_control->default_version;
+
+			if (planner->options->update_existing && target != NULL &&
+				strcmp(installed, target) != 0)
+			{
+				plan_extension(planner, required, installed, target);
+				add_action(planner, DEPS_UPDATE, required, target);
+			}
+			else
+				plan_extension(planner, required, installed, installed);
+		}
+	}
+
+	planner->stack = list_delete_last(planner->stack);
+}
+
+/*
+ * The requirements of every version that creating or updating an extension
+ * goes through, each once, in the order the control files list them.
+ */
+static List *
+required_extensions(Planner *planner, PgebControlFile *control,
+					const char *from_version, const char *to_version)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, versions_passed(control, from_version, to_version))
+	{
+		PgebControlFile *versioned =
+			planner->api->read_control_file(control->name, (char *) lfirst(lc), DEBUG1);
+		ListCell   *req;
+
+		if (versioned == NULL)
+			continue;
+		foreach(req, versioned->requires)
+		{
+			if (!string_member(result, (char *) lfirst(req)))
+				result = lappend(result, lfirst(req));
+		}
+	}
+	return result;
+}
+
+/*
+ * The versions whose requirements core checks when it takes an extension
+ * from from_version (NULL: not installed) to to_version: the versions along
+ * the shortest path of update scripts, or the target alone when there is
+ * no path (core then fails on its own).  When creating, the path starts at
+ * to_version if it has an install script, else at the nearest version that
+ * has one.
+ */
+static List *
+versions_passed(PgebControlFile *control, const char *from_version,
+				const char *to_version)
+{
+	ExtensionScripts *scripts;
+	List	   *path;
+
+	if (to_version == NULL)
+		return NIL;
+	if (from_version != NULL && strcmp(from_version, to_version) == 0)
+		return list_make1((char *) to_version);
+
+	scripts = read_scripts(control);
+	if (from_version == NULL)
+	{
+		if (string_member(scripts->install_versions, to_version))
+			return list_make1((char *) to_version);
+		path = shortest_path(scripts->updates, scripts->install_versions, to_version);
+	}
+	else
+	{
+		path = shortest_path(scripts->updates, list_make1((char *) from_version),
+							 to_version);
+		/* the starting version is installed already */
+		if (path != NIL)
+			path = list_delete_first(path);
+	}
+
+	return path != NIL ? path : list_make1((char *) to_version);
+}
+
+/* The install and update scripts of an extension, sorted by file name. */
+static ExtensionScripts *
+read_scripts(PgebControlFile *control)
+{
+	ExtensionScripts *scripts = palloc0(sizeof(ExtensionScripts));
+	char	   *prefix = psprintf("%s--", control->name);
+	size_t		prefix_len = strlen(prefix);
+	List	   *names = NIL;
+	DIR		   *dir;
+	struct dirent *de;
+	ListCell   *lc;
+
+	dir = AllocateDir(control->script_directory);
+	while ((de = ReadDir(dir, control->script_directory)) != NULL)
+	{
+		size_t		len = strlen(de->d_name);
+
+		if (len > prefix_len + 4 &&
+			strncmp(de->d_name, prefix, prefix_len) == 0 &&
+			strcmp(de->d_name + len - 4, ".sql") == 0)
+			names = lappend(names, pnstrdup(de->d_name + prefix_len,
+											len - prefix_len - 4));
+	}
+	FreeDir(dir);
+	list_sort(names, compare_strings);
+
+	foreach(lc, names)
+	{
+		char	   *versions = (char *) lfirst(lc);
+		char	   *separator = strstr(versions, "--");
+
+		if (separator == NULL)
+			scripts->install_versions = lappend(scripts->install_versions, versions);
+		else
+		{
+			UpdateScript *update = palloc(sizeof(UpdateScript));
+
+			*separator = '\0';
+			update->from = versions;
+			update->to = separator + 2;
+			scripts->updates = lappend(scripts->updates, update);
+		}
+	}
+	return scripts;
+}
+
+/*
+ * Breadth-first search over update scripts from any of sources to target.
+ * Returns the versions from the source to the target, both included, or
+ * NIL when there is no path.
+ */
+static List *
+shortest_path(List *updates, List *sources, const char *target)
+{
+	List	   *queue = NIL;	/* char *: versions to expand */
+	List	   *reached = NIL;	/* char *: every version seen */
+	List	   *previous = NIL; /* char *: the version each came from, or NULL */
+	ListCell   *lc;
+	int			i;
+
+	foreach(lc, sources)
+	{
+		queue = lappend(queue, lfirst(lc));
+		reached = lappend(reached, lfirst(lc));
+		previous = lappend(previous, NULL);
+	}
+
+	for (i = 0; i < list_length(queue); i++)
+	{
+		char	   *version = (char *) list_nth(queue, i);
+
+		if (strcmp(version, target) == 0)
+		{
+			List	   *path = NIL;
+			char	   *step = version;
+
+			while (step != NULL)
+			{
+				int			at = 0;
+				ListCell   *r;
+
+				path = lcons(step, path);
+				foreach(r, reached)
+				{
+					if (strcmp((char *) lfirst(r), step) == 0)
+						break;
+					at++;
+				}
+				step = (char *) list_nth(previous, at);
+			}
+			return path;
+		}
+
+		foreach(lc, updates)
+		{
+			UpdateScript *update = (UpdateScript *) lfirst(lc);
+
+			if (strcmp(update->from, version) != 0 ||
+				string_member(reached, update->to))
+				continue;
+			queue = lappend(queue, update->to);
+			reached = lappend(reached, update->to);
+			previous = lappend(previous, version);
+		}
+	}
+	return NIL;
+}
+
+static void
+add_action(Planner *planner, DepsActionKind kind, const char *extname,
+		   const char *version)
+{
+	DepsAction *action = palloc(sizeof(DepsAction));
+
+	action->kind = kind;
+	action->extname = pstrdup(extname);
+	action->version = version ? pstrdup(version) : NULL;
+	planner->actions = lappend(planner->actions, action);
+}
+
+/* Raise core's error for a requirement cycle, with the whole chain. */
+static void
+report_cycle(Planner *planner, const char *extname)
+{
+	StringInfoData chain;
+	ListCell   *lc;
+	bool		in_cycle = false;
+
+	initStringInfo(&chain);
+	foreach(lc, planner->stack)
+	{
+		in_cycle |= (strcmp((char *) lfirst(lc), extname) == 0);
+		if (in_cycle)
+			appendStringInfo(&chain, "\"%s\" requires ", (char *) lfirst(lc));
+	}
+	appendStringInfo(&chain, "\"%s\"", extname);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_RECURSION),
+			 errmsg("cyclic dependency detected between extensions \"%s\" and \"%s\"",
+					extname, (char *) llast(planner->stack)),
+			 errdetail("The requirements form a cycle: %s.", chain.data),
+			 errhint("Nothing was created or updated.")));
+}
+
+static bool
+string_member(List *list, const char *value)
+{
+	ListCell   *lc;
+
+	foreach(lc, list)
+	{
+		if (strcmp((char *) lfirst(lc), value) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int
+compare_strings(const ListCell *a, const ListCell *b)
+{
+	return strcmp((char *) lfirst(a), (char *) lfirst(b));
+}

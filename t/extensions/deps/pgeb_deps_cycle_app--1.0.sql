@@ -1,0 +1,2 @@
+\echo Use "CREATE EXTENSION pgeb_deps_cycle_app" to load this file. \quit
+-- requires a leaf, then a cycle
