@@ -65,7 +65,7 @@ pgeb_test_utility_log(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ListCell   *lc;
 
-	InitMaterializedSRF(fcinfo, 0);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	foreach(lc, seen)
 	{
 		Datum		value = CStringGetTextDatum((char *) lfirst(lc));
