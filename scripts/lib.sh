@@ -8,6 +8,15 @@
 # clusters.  The system's installation and clusters are never touched.
 
 PGEB_USER=${PGEB_USER:-pgeb}
+
+# A LANG naming a locale that is not installed (common over ssh into a fresh
+# machine) makes initdb fail: fall back to C.UTF-8, which always exists.
+# Setting it before unsetting the rest keeps bash from warning about it.
+if [ -n "$(locale 2>&1 >/dev/null)" ]; then
+	export LC_ALL=C.UTF-8 LANG=C.UTF-8
+	unset LANGUAGE LC_CTYPE LC_COLLATE LC_MESSAGES LC_MONETARY LC_NUMERIC \
+		LC_TIME LC_ALL
+fi
 PGEB_PACKAGES="postgresql-15 postgresql-server-dev-15 libipc-run-perl make gcc libc6-dev"
 
 pgeb_say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
@@ -51,7 +60,7 @@ pgeb_install_packages() {
 	if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
 		echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
 	fi
-	export DEBIAN_FRONTEND=noninteractive
+	export DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes
 	apt-get update -qq </dev/null
 	apt-get install -y -qq --no-install-recommends $PGEB_PACKAGES </dev/null >/dev/null
 	missing=$(pgeb_missing_prerequisites)
@@ -92,6 +101,8 @@ pgeb_drop_root() {
 	chown -R "$PGEB_USER" "$work"
 
 	pgeb_say "running as user $PGEB_USER in $work/src"
+	# the user may not be able to enter the current directory
+	cd "$work/src"
 	exec runuser -u "$PGEB_USER" -- env \
 		PG_CONFIG="$(pgeb_pg_config)" PGEB_OUTER_REPO="$PGEB_REPO" \
 		HOME="/var/lib/$PGEB_USER" \
