@@ -63,8 +63,7 @@ default_version = '1.0'
 EOF
 
 my $node = new_node('order', install => $install);
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION pg_extension_base CASCADE');
+start_with_extension($node);
 create_load_log_function($node);
 
 my @expected = (
@@ -77,12 +76,8 @@ my @expected = (
 	'pgeb_t_aaa_needs:pgeb_test_lib_e',
 	'pgeb_test_lib_b:pgeb_test_lib_b');
 
-is( $node->safe_psql(
-		'postgres', q{
-		SELECT string_agg(extension_name || ':' || library_name, E'\n'
-			ORDER BY load_position)
-		FROM extension_base.list_preload_libraries() WHERE loaded}),
-	join("\n", @expected),
+is(preloaded($node, q{extension_name || ':' || library_name}, 'loaded'),
+	join(' ', @expected),
 	'list_preload_libraries() reports every library once, in dependency and name order');
 
 is( $node->safe_psql(
@@ -150,13 +145,8 @@ requires = 'pgeb_t_cycle_b'
 EOF
 
 my $cnode = new_node('cycle', install => $cycle);
-$cnode->start;
-$cnode->safe_psql('postgres', 'CREATE EXTENSION pg_extension_base CASCADE');
-is( $cnode->safe_psql(
-		'postgres', q{
-		SELECT string_agg(library_name, ' ' ORDER BY load_position)
-		FROM extension_base.list_preload_libraries()
-		WHERE extension_name LIKE 'pgeb_t_%'}),
+start_with_extension($cnode);
+is(preloaded($cnode, 'library_name', q{extension_name LIKE 'pgeb_t_%'}),
 	'pgeb_test_lib_a pgeb_test_lib_b pgeb_test_lib_d pgeb_test_lib_c',
 	'a cycle is broken by name order, then requirements are honoured again');
 is( log_count(

@@ -61,13 +61,9 @@ write_extension_file($install, 'pgeb_t_good.control',
 	"comment = '" . ('x' x 6000) . "'\n#!shared_preload_libraries = 'pgeb_test_lib_e'\n");
 
 my $node = new_node('bad_markers', install => $install);
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION pg_extension_base CASCADE');
+start_with_extension($node);
 
-is( $node->safe_psql(
-		'postgres', q{
-		SELECT string_agg(extension_name || ':' || library_name, ' ' ORDER BY load_position)
-		FROM extension_base.list_preload_libraries()}),
+is(preloaded($node, q{extension_name || ':' || library_name}),
 	'pg_extension_base_example:$libdir/pg_extension_base_example pgeb_t_good:pgeb_test_lib_e',
 	'the server starts, and only well-formed control files are preloaded');
 
@@ -125,13 +121,9 @@ write_extension_file($failing, 'pgeb_t_ok.control',
 $fnode->append_conf('postgresql.conf',
 	"pg_extension_base.preload_failure_action = 'warning'\n");
 $offset = -s $fnode->logfile;
-$fnode->start;
-$fnode->safe_psql('postgres', 'CREATE EXTENSION pg_extension_base CASCADE');
+start_with_extension($fnode);
 
-is( $fnode->safe_psql(
-		'postgres', q{
-		SELECT string_agg(library_name || ':' || loaded, ' ' ORDER BY load_position)
-		FROM extension_base.list_preload_libraries()}),
+is(preloaded($fnode, q{library_name || ':' || loaded}),
 	'$libdir/pg_extension_base_example:true pgeb_no_such_library:false pgeb_test_nomagic:false pgeb_test_lib_a:true',
 	'with preload_failure_action = warning the server starts and loads the others');
 like(

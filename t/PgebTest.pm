@@ -17,7 +17,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT = qw(install_copy write_extension_file new_node
-  create_load_log_function log_count);
+  start_with_extension preloaded create_load_log_function log_count);
 
 # A copy of the installation under test (the pg_config first in PATH) that
 # a test may change freely: its program, library and share directories at
@@ -88,6 +88,25 @@ sub new_node
 	  unless defined $opts{preload} && !$opts{preload};
 	$node->append_conf('postgresql.conf', $opts{conf}) if $opts{conf};
 	return $node;
+}
+
+# Start a node and create pg_extension_base in its postgres database.
+sub start_with_extension
+{
+	my ($node) = @_;
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION pg_extension_base');
+}
+
+# What list_preload_libraries() reports, in load order: one expression per
+# library, joined by spaces; optionally only the rows matching a condition.
+sub preloaded
+{
+	my ($node, $expression, $where) = @_;
+	return $node->safe_psql('postgres',
+		"SELECT string_agg($expression, ' ' ORDER BY load_position) "
+		  . 'FROM extension_base.list_preload_libraries()'
+		  . ($where ? " WHERE $where" : ''));
 }
 
 # Define pgeb_test_load_log() (t/extensions/pgeb_test_preload.c) in a
