@@ -1,9 +1,9 @@
 # bench/preload_startup.pl: what pg_extension_base adds to server start.
 #
 # Run by bench/run (bench/run preload_startup [--runs N]
-# [--control-files N]), which builds the private installation and puts its
-# programs first in PATH.  The extension directory of a copy of that
-# installation gets N extra control files (default 1,000): a tenth of them
+# [--control-files N] [--port N]), which builds the private installation
+# and puts its programs first in PATH.  The extension directory of a copy of
+# that installation gets N extra control files (default 1,000): a tenth of them
 # carry #!shared_preload_libraries = 'pgeb_test_lib_a', the rest are plain,
 # and some of both require others, so the preloader scans every file, reads
 # the requirements of the marked ones (through unmarked ones) and orders
