@@ -18,11 +18,19 @@
  * elevel instead of throwing, so a broken control file cannot stop the
  * server unless the caller wants it to.
  *
+ * The postmaster scans every control file at every start, possibly
+ * thousands, and that time is added to the server's start-up: the scan reads
+ * each file once (open, one read, close), keeps its text, and learns from
+ * the same directory listing which per-version control files exist, so that
+ * parsing what it needs costs no more I/O.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "access/genam.h"
@@ -42,9 +50,19 @@
 #include "pg_extension_base/compat.h"
 #include "meta.h"
 
+/* A slot of the hash that finds a listed control file by name. */
+typedef struct EntryByName
+{
+	char		name[NAMEDATALEN];
+	PgebControlFileEntry *entry;
+} EntryByName;
+
 static List *control_directories(void);
+static char *read_whole_file(const char *path, int *read_errno);
 static bool parse_control_file_into(PgebControlFile *control, const char *path,
 									bool primary, int elevel);
+static bool parse_control_into(PgebControlFile *control, const char *path,
+							   FILE *file, bool primary, int elevel);
 static int	compare_entries_by_name(const ListCell *a, const ListCell *b);
 
 /*
@@ -92,34 +110,31 @@ control_directories(void)
 }
 
 /*
- * Every primary control file (name.control, not name--version.control),
- * sorted by extension name.  When two directories hold the same extension,
- * the first directory wins, as in CREATE EXTENSION.  Runs in the postmaster
- * at every start, over possibly thousands of files: one pass per directory,
- * and a hash for the names seen only when there is more than one directory.
+ * Every primary control file (name.control), sorted by extension name, with
+ * its text and the versions that have a secondary control file
+ * (name--version.control) beside it.  When two directories hold the same
+ * extension, the first directory wins, as in CREATE EXTENSION.  A file that
+ * cannot be read is listed with text NULL and read_errno set.
  */
 List *
 pgeb_list_control_files(void)
 {
 	List	   *result = NIL;
 	List	   *directories = control_directories();
-	HTAB	   *seen = NULL;
+	List	   *secondaries = NIL;	/* "directory/name--version", pending */
+	HASHCTL		ctl;
+	HTAB	   *by_name;
 	ListCell   *lc;
 
-	if (list_length(directories) > 1)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = NAMEDATALEN;
-		ctl.entrysize = NAMEDATALEN;
-		ctl.hcxt = CurrentMemoryContext;
-		seen = hash_create("pg_extension_base control files", 256, &ctl,
-						   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	}
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(EntryByName);
+	ctl.hcxt = CurrentMemoryContext;
+	by_name = hash_create("pg_extension_base control files", 1024, &ctl,
+						  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 
 	foreach(lc, directories)
 	{
-		const char *dirname = (const char *) lfirst(lc);
+		char	   *dirname = (char *) lfirst(lc);
 		DIR		   *dir;
 		struct dirent *de;
 
@@ -139,32 +154,149 @@ pgeb_list_control_files(void)
 		{
 			size_t		len = strlen(de->d_name);
 			PgebControlFileEntry *entry;
+			EntryByName *slot;
 			char	   *name;
-			bool		found = false;
+			bool		found;
 
 			if (len <= 8 || strcmp(de->d_name + len - 8, ".control") != 0)
 				continue;
 			name = pnstrdup(de->d_name, len - 8);
-			if (strstr(name, "--") != NULL || strlen(name) >= NAMEDATALEN)
-				continue;		/* per-version control file, or no valid name */
+			if (strstr(name, "--") != NULL)
+			{
+				secondaries = lappend(secondaries, list_make2(dirname, name));
+				continue;
+			}
+			if (strlen(name) >= NAMEDATALEN)
+				continue;		/* no extension can have that name */
 
-			if (seen != NULL)
-				(void) hash_search(seen, name, HASH_ENTER, &found);
+			slot = hash_search(by_name, name, HASH_ENTER, &found);
 			if (found)
 				continue;		/* an earlier directory has it */
 
-			entry = palloc(sizeof(PgebControlFileEntry));
+			entry = palloc0(sizeof(PgebControlFileEntry));
 			entry->name = name;
+			entry->directory = dirname;
 			entry->path = psprintf("%s/%s", dirname, de->d_name);
+			entry->text = read_whole_file(entry->path, &entry->read_errno);
+			slot->entry = entry;
 			result = lappend(result, entry);
 		}
 		FreeDir(dir);
 	}
 
-	if (seen != NULL)
-		hash_destroy(seen);
+	/* attach the secondary control files to their primary ones */
+	foreach(lc, secondaries)
+	{
+		char	   *dirname = (char *) linitial((List *) lfirst(lc));
+		char	   *name = (char *) lsecond((List *) lfirst(lc));
+		char	   *separator = strstr(name, "--");
+		EntryByName *slot;
+
+		*separator = '\0';
+		slot = hash_search(by_name, name, HASH_FIND, NULL);
+		if (slot != NULL && strcmp(slot->entry->directory, dirname) == 0)
+			slot->entry->secondary_versions =
+				lappend(slot->entry->secondary_versions, separator + 2);
+	}
+
+	hash_destroy(by_name);
 	list_sort(result, compare_entries_by_name);
 	return result;
+}
+
+/*
+ * The contents of a small file, NUL-terminated, in one read when it fits;
+ * NULL with *read_errno set when it cannot be read.
+ */
+static char *
+read_whole_file(const char *path, int *read_errno)
+{
+	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	Size		size = 8192;
+	Size		used = 0;
+	char	   *buffer;
+
+	if (fd < 0)
+	{
+		*read_errno = errno;
+		return NULL;
+	}
+
+	buffer = palloc(size);
+	for (;;)
+	{
+		ssize_t		n = read(fd, buffer + used, size - used - 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+		{
+			*read_errno = errno;
+			CloseTransientFile(fd);
+			pfree(buffer);
+			return NULL;
+		}
+		used += n;
+		/* a short read of a regular file is its end */
+		if (used < size - 1)
+			break;
+		size *= 2;
+		buffer = repalloc(buffer, size);
+	}
+	CloseTransientFile(fd);
+	buffer[used] = '\0';
+	return buffer;
+}
+
+/*
+ * Parse a control file listed by pgeb_list_control_files() from the text
+ * read then, overlaid with the secondary control file of its default
+ * version when the listing saw one.
+ */
+PgebControlFile *
+pgeb_parse_control_entry(const PgebControlFileEntry *entry, int elevel)
+{
+	PgebControlFile *control = palloc0(sizeof(PgebControlFile));
+	FILE	   *text;
+	bool		ok;
+	ListCell   *lc;
+
+	if (entry->text == NULL)
+	{
+		errno = entry->read_errno;
+		ereport(elevel,
+				(errcode_for_file_access(),
+				 errmsg("could not read extension control file \"%s\": %m",
+						entry->path)));
+		return NULL;
+	}
+
+	control->name = entry->name;
+	control->path = entry->path;
+	control->directory = entry->directory;
+	control->superuser = true;	/* core's default */
+
+	text = fmemopen(entry->text, strlen(entry->text), "r");
+	if (text == NULL)
+		elog(ERROR, "could not open control file text in memory: %m");
+	ok = parse_control_into(control, entry->path, text, true, elevel);
+	fclose(text);
+	if (!ok)
+		return NULL;
+	if (control->script_directory == NULL)
+		control->script_directory = control->directory;
+
+	foreach(lc, entry->secondary_versions)
+	{
+		if (control->default_version != NULL &&
+			strcmp((char *) lfirst(lc), control->default_version) == 0 &&
+			!parse_control_file_into(control,
+									 psprintf("%s/%s--%s.control", entry->directory,
+											  entry->name, control->default_version),
+									 false, elevel))
+			return NULL;
+	}
+	return control;
 }
 
 static int
@@ -243,9 +375,6 @@ parse_control_file_into(PgebControlFile *control, const char *path,
 						bool primary, int elevel)
 {
 	FILE	   *file;
-	ConfigVariable *head = NULL;
-	ConfigVariable *tail = NULL;
-	ConfigVariable *item;
 	bool		ok;
 
 	file = AllocateFile(path, "r");
@@ -256,10 +385,21 @@ parse_control_file_into(PgebControlFile *control, const char *path,
 				 errmsg("could not open extension control file \"%s\": %m", path)));
 		return false;
 	}
-
-	ok = ParseConfigFp(file, path, 0, elevel, &head, &tail);
+	ok = parse_control_into(control, path, file, primary, elevel);
 	FreeFile(file);
-	if (!ok)
+	return ok;
+}
+
+/* Parse control-file text from an open stream into control. */
+static bool
+parse_control_into(PgebControlFile *control, const char *path, FILE *file,
+				   bool primary, int elevel)
+{
+	ConfigVariable *head = NULL;
+	ConfigVariable *tail = NULL;
+	ConfigVariable *item;
+
+	if (!ParseConfigFp(file, path, 0, elevel, &head, &tail))
 	{
 		FreeConfigVariables(head);
 		return false;

@@ -81,6 +81,7 @@ static const PgExtensionBaseApi api = {
 	.lookup_module_api = lookup_module_api,
 	.shared_header = pgeb_shared_header,
 	.list_control_files = pgeb_list_control_files,
+	.parse_control_entry = pgeb_parse_control_entry,
 	.read_control_file = pgeb_read_control_file,
 	.load_library = pgeb_load_library,
 	.installed_extension_version = pgeb_installed_extension_version,

@@ -15,9 +15,10 @@
  * asked for twice loads once, at its first place; the pg_extension_base
  * libraries themselves are never loaded again.
  *
- * Runs in the postmaster on a few hundred extensions at most, so plain
- * arrays and quadratic loops are the simple and sufficient choice; only
- * control files of marked extensions and of what they require are parsed.
+ * Runs in the postmaster on a few hundred marked extensions at most, so
+ * plain arrays and quadratic loops are the simple and sufficient choice;
+ * only control files of marked extensions and of what they require are
+ * parsed, from the text the scan read.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,12 +31,14 @@
 #include "pg_extension_base/compat.h"
 #include "preloader.h"
 
-/* An unmarked extension's requirements, read once. */
-typedef struct RequiresCacheEntry
+/* A scanned control file, and its requirements once parsed. */
+typedef struct UnmarkedExtension
 {
 	char		name[NAMEDATALEN];	/* hash key */
+	PgebControlFileEntry *entry;
+	bool		parsed;
 	List	   *requires;
-} RequiresCacheEntry;
+} UnmarkedExtension;
 
 /* The marked extensions as a graph; lives for one call. */
 typedef struct PreloadGraph
@@ -56,7 +59,8 @@ static const char *const own_libraries[] = {
 };
 
 static bool resolve_request(const PgExtensionBaseApi *api, PreloadRequest *request);
-static void build_edges(const PgExtensionBaseApi *api, PreloadGraph *graph);
+static void build_edges(const PgExtensionBaseApi *api, PreloadGraph *graph,
+						List *entries);
 static int	find_node(PreloadGraph *graph, const char *extname);
 static int	next_free_node(PreloadGraph *graph);
 static int	break_cycle(PreloadGraph *graph);
@@ -66,11 +70,13 @@ static char *library_key(const char *library);
 static int	compare_requests_by_name(const ListCell *a, const ListCell *b);
 
 /*
- * Order the libraries of the given requests; returns PreloadedLibrary
- * pointers in load order, with load_position set.
+ * Order the libraries of the given requests; entries are all the control
+ * files scanned, where requirements are looked up.  Returns
+ * PreloadedLibrary pointers in load order, with load_position set.
  */
 List *
-preload_order_libraries(const PgExtensionBaseApi *api, List *requests)
+preload_order_libraries(const PgExtensionBaseApi *api, List *requests,
+						List *entries)
 {
 	PreloadGraph graph;
 	List	   *usable = NIL;
@@ -98,7 +104,7 @@ preload_order_libraries(const PgExtensionBaseApi *api, List *requests)
 	foreach(lc, usable)
 		graph.nodes[i++] = (PreloadRequest *) lfirst(lc);
 
-	build_edges(api, &graph);
+	build_edges(api, &graph, entries);
 
 	for (i = 0; i < graph.count; i++)
 	{
@@ -124,7 +130,7 @@ preload_order_libraries(const PgExtensionBaseApi *api, List *requests)
 static bool
 resolve_request(const PgExtensionBaseApi *api, PreloadRequest *request)
 {
-	PgebControlFile *control = api->read_control_file(request->extname, NULL, WARNING);
+	PgebControlFile *control = api->parse_control_entry(request->entry, WARNING);
 	ListCell   *lc;
 
 	if (control == NULL)
@@ -132,7 +138,7 @@ resolve_request(const PgExtensionBaseApi *api, PreloadRequest *request)
 		ereport(WARNING,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
 				 errmsg("skipping extension control file \"%s\": it cannot be parsed",
-						request->control_path)));
+						request->entry->path)));
 		return false;
 	}
 
@@ -141,27 +147,38 @@ resolve_request(const PgExtensionBaseApi *api, PreloadRequest *request)
 	{
 		if (lfirst(lc) == NULL)
 			lfirst(lc) = control->module_pathname ?
-				control->module_pathname : request->extname;
+				control->module_pathname : request->entry->name;
 	}
 	return true;
 }
 
 /*
  * deps[i] = the marked extensions that node i requires, directly or through
- * unmarked extensions (whose requirements are read on demand, once).
+ * unmarked extensions, whose requirements are parsed on demand, once, from
+ * the text the scan read.
  */
 static void
-build_edges(const PgExtensionBaseApi *api, PreloadGraph *graph)
+build_edges(const PgExtensionBaseApi *api, PreloadGraph *graph, List *entries)
 {
 	HASHCTL		ctl;
-	HTAB	   *cache;
+	HTAB	   *unmarked;
+	ListCell   *lc;
 	int			i;
 
 	ctl.keysize = NAMEDATALEN;
-	ctl.entrysize = sizeof(RequiresCacheEntry);
+	ctl.entrysize = sizeof(UnmarkedExtension);
 	ctl.hcxt = CurrentMemoryContext;
-	cache = hash_create("pg_extension_base preload requires", 64, &ctl,
-						HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	unmarked = hash_create("pg_extension_base preload requires", 1024, &ctl,
+						   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	foreach(lc, entries)
+	{
+		PgebControlFileEntry *entry = (PgebControlFileEntry *) lfirst(lc);
+		UnmarkedExtension *slot = hash_search(unmarked, entry->name, HASH_ENTER, NULL);
+
+		slot->entry = entry;
+		slot->parsed = false;
+		slot->requires = NIL;
+	}
 
 	for (i = 0; i < graph->count; i++)
 	{
@@ -172,8 +189,7 @@ build_edges(const PgExtensionBaseApi *api, PreloadGraph *graph)
 		{
 			char	   *name = (char *) linitial(pending);
 			int			node;
-			RequiresCacheEntry *entry;
-			bool		found;
+			UnmarkedExtension *slot;
 
 			pending = list_delete_first(pending);
 			if (list_member(visited, makeString(name)))
@@ -188,19 +204,22 @@ build_edges(const PgExtensionBaseApi *api, PreloadGraph *graph)
 				continue;
 			}
 
-			entry = hash_search(cache, name, HASH_ENTER, &found);
-			if (!found)
+			/* a missing requirement is CREATE EXTENSION's to report */
+			slot = hash_search(unmarked, name, HASH_FIND, NULL);
+			if (slot == NULL)
+				continue;
+			if (!slot->parsed)
 			{
-				/* a missing requirement is CREATE EXTENSION's to report */
-				PgebControlFile *control = api->read_control_file(name, NULL, DEBUG1);
+				PgebControlFile *control = api->parse_control_entry(slot->entry, DEBUG1);
 
-				entry->requires = control ? control->requires : NIL;
+				slot->requires = control ? control->requires : NIL;
+				slot->parsed = true;
 			}
-			pending = list_concat(pending, entry->requires);
+			pending = list_concat(pending, slot->requires);
 		}
 	}
 
-	hash_destroy(cache);
+	hash_destroy(unmarked);
 }
 
 static int
@@ -210,7 +229,7 @@ find_node(PreloadGraph *graph, const char *extname)
 
 	for (i = 0; i < graph->count; i++)
 	{
-		if (strcmp(graph->nodes[i]->extname, extname) == 0)
+		if (strcmp(graph->nodes[i]->entry->name, extname) == 0)
 			return i;
 	}
 	return -1;
@@ -289,14 +308,14 @@ break_cycle(PreloadGraph *graph)
 				graph->cycle_reported[j] = true;
 				appendStringInfo(&members, "%s\"%s\"",
 								 members.len > 0 ? ", " : "",
-								 graph->nodes[j]->extname);
+								 graph->nodes[j]->entry->name);
 			}
 			ereport(WARNING,
 					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 					 errmsg("extensions that ask for preloading require each other in a cycle: %s",
 							members.data),
 					 errdetail("The libraries of \"%s\" are loaded first, by name order.",
-							   graph->nodes[i]->extname)));
+							   graph->nodes[i]->entry->name)));
 		}
 		return i;
 	}
@@ -357,7 +376,7 @@ emit_libraries(List *result, List **seen, PreloadRequest *request)
 		{
 			ereport(DEBUG1,
 					(errmsg_internal("not preloading \"%s\" for extension \"%s\": pg_extension_base loads it",
-									 library, request->extname)));
+									 library, request->entry->name)));
 			continue;
 		}
 		if (list_member(*seen, makeString(key)))
@@ -365,9 +384,9 @@ emit_libraries(List *result, List **seen, PreloadRequest *request)
 		*seen = lappend(*seen, makeString(key));
 
 		entry = palloc0(sizeof(PreloadedLibrary));
-		entry->extension_name = request->extname;
+		entry->extension_name = request->entry->name;
 		entry->library_name = library;
-		entry->control_path = request->control_path;
+		entry->control_path = request->entry->path;
 		result = lappend(result, entry);
 	}
 	return result;
@@ -395,6 +414,6 @@ library_key(const char *library)
 static int
 compare_requests_by_name(const ListCell *a, const ListCell *b)
 {
-	return strcmp(((PreloadRequest *) lfirst(a))->extname,
-				  ((PreloadRequest *) lfirst(b))->extname);
+	return strcmp(((PreloadRequest *) lfirst(a))->entry->name,
+				  ((PreloadRequest *) lfirst(b))->entry->name);
 }

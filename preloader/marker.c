@@ -18,16 +18,16 @@
  * marker that is indented is not a marker (core's comments may be indented
  * anywhere), but since that is almost certainly a mistake we say so.
  *
- * Runs in the postmaster; reports at WARNING and never throws.
+ * Runs in the postmaster on text the meta library's scan read; reports at
+ * WARNING and never throws.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "storage/fd.h"
-
 #include "preloader.h"
 
+static const char *next_line(const char *line);
 static bool parse_marker_line(char *line, List **libraries, const char **problem);
 static bool split_library_list(char *value, List **libraries, const char **problem);
 static char *trim(char *s);
@@ -35,61 +35,43 @@ static bool is_blank(char c);
 static void report_bad_marker(const char *path, int lineno, const char *problem);
 
 /*
- * Read the markers of one control file.  Returns NULL when it has none, or
- * when it cannot be read or has a malformed marker (both reported).
+ * Find the markers in the text of one control file, read by the meta
+ * library's scan.  Returns NULL when it has none, or when it could not be
+ * read or has a malformed marker (both reported).
  */
 PreloadRequest *
-preload_read_markers(const char *extname, const char *control_path)
+preload_read_markers(const PgebControlFileEntry *entry)
 {
-	FILE	   *file;
-	char		line[PRELOAD_MARKER_MAX_LINE + 2];
+	const char *line = entry->text;
 	int			lineno = 0;
-	bool		found = false;
-	bool		bad = false;
 	List	   *libraries = NIL;
 	PreloadRequest *request;
 
-	file = AllocateFile(control_path, "r");
-	if (file == NULL)
+	if (entry->text == NULL)
 	{
+		errno = entry->read_errno;
 		ereport(WARNING,
 				(errcode_for_file_access(),
 				 errmsg("could not read extension control file \"%s\": %m",
-						control_path),
-				 errdetail("No library of extension \"%s\" is preloaded.", extname)));
+						entry->path),
+				 errdetail("No library of extension \"%s\" is preloaded.",
+						   entry->name)));
 		return NULL;
 	}
 
-	while (!bad && fgets(line, sizeof(line), file) != NULL)
+	/* a quick look first: most control files have no marker at all */
+	if (strstr(entry->text, PRELOAD_MARKER) == NULL)
+		return NULL;
+
+	for (; *line != '\0'; line = next_line(line))
 	{
-		size_t		len = strlen(line);
-		bool		complete = (len > 0 && line[len - 1] == '\n') || feof(file);
+		const char *end = strchr(line, '\n');
+		size_t		len = end ? (size_t) (end - line) : strlen(line);
+		const char *p;
 		const char *problem = NULL;
-		char	   *p;
+		char	   *copy;
 
 		lineno++;
-
-		if (!complete)
-		{
-			/* longer than any marker may be: only a marker line is wrong */
-			if (strncmp(line, PRELOAD_MARKER, strlen(PRELOAD_MARKER)) == 0)
-			{
-				report_bad_marker(control_path, lineno,
-								  psprintf("The line is longer than %d bytes.",
-										   PRELOAD_MARKER_MAX_LINE));
-				bad = true;
-				break;
-			}
-			/* skip the rest of this long line */
-			while (fgets(line, sizeof(line), file) != NULL)
-			{
-				len = strlen(line);
-				if (len > 0 && line[len - 1] == '\n')
-					break;
-			}
-			continue;
-		}
-
 		if (strncmp(line, PRELOAD_MARKER, strlen(PRELOAD_MARKER)) != 0)
 		{
 			for (p = line; is_blank(*p); p++)
@@ -98,39 +80,42 @@ preload_read_markers(const char *extname, const char *control_path)
 				ereport(WARNING,
 						(errcode(ERRCODE_CONFIG_FILE_ERROR),
 						 errmsg("ignoring indented preload marker in extension control file \"%s\" line %d",
-								control_path, lineno),
+								entry->path, lineno),
 						 errhint("The marker must start at column 0.")));
 			continue;
 		}
 
-		if (!parse_marker_line(line, &libraries, &problem))
+		if (len > PRELOAD_MARKER_MAX_LINE)
+			problem = psprintf("The line is longer than %d bytes.",
+							   PRELOAD_MARKER_MAX_LINE);
+		else
 		{
-			report_bad_marker(control_path, lineno, problem);
-			bad = true;
-			break;
+			copy = pnstrdup(line, len);
+			(void) parse_marker_line(copy, &libraries, &problem);
 		}
-		found = true;
+		if (problem != NULL)
+		{
+			report_bad_marker(entry->path, lineno, problem);
+			return NULL;
+		}
 	}
 
-	if (!bad && ferror(file))
-	{
-		ereport(WARNING,
-				(errcode_for_file_access(),
-				 errmsg("could not read extension control file \"%s\": %m",
-						control_path),
-				 errdetail("No library of extension \"%s\" is preloaded.", extname)));
-		bad = true;
-	}
-	FreeFile(file);
-
-	if (bad || !found)
-		return NULL;
+	if (libraries == NIL)
+		return NULL;			/* the marker text was inside another line */
 
 	request = palloc0(sizeof(PreloadRequest));
-	request->extname = pstrdup(extname);
-	request->control_path = pstrdup(control_path);
+	request->entry = entry;
 	request->libraries = libraries;
 	return request;
+}
+
+/* The start of the line after this one, or the terminating NUL. */
+static const char *
+next_line(const char *line)
+{
+	const char *end = strchr(line, '\n');
+
+	return end ? end + 1 : line + strlen(line);
 }
 
 /*

@@ -60,7 +60,7 @@ static List *preloaded_libraries = NIL;
 
 void		_PG_init(void);
 static void define_settings(void);
-static List *find_preload_requests(const PgExtensionBaseApi *api);
+static List *find_preload_requests(List *entries);
 static void log_load_order(List *libraries);
 static void load_library(const PgExtensionBaseApi *api, PreloadedLibrary *library);
 
@@ -72,6 +72,7 @@ _PG_init(void)
 	int			module_id = pgeb_register_component(api, MODULE_NAME, NULL);
 	MemoryContext scan_context;
 	MemoryContext old_context;
+	List	   *entries;
 	List	   *libraries;
 	ListCell   *lc;
 
@@ -96,7 +97,8 @@ _PG_init(void)
 										 ALLOCSET_DEFAULT_SIZES);
 	old_context = MemoryContextSwitchTo(scan_context);
 
-	libraries = preload_order_libraries(api, find_preload_requests(api));
+	entries = api->list_control_files();
+	libraries = preload_order_libraries(api, find_preload_requests(entries), entries);
 	log_load_order(libraries);
 
 	MemoryContextSwitchTo(TopMemoryContext);
@@ -146,15 +148,15 @@ define_settings(void)
 
 /* The control files that carry a valid marker, sorted by extension name. */
 static List *
-find_preload_requests(const PgExtensionBaseApi *api)
+find_preload_requests(List *entries)
 {
 	List	   *requests = NIL;
 	ListCell   *lc;
 
-	foreach(lc, api->list_control_files())
+	foreach(lc, entries)
 	{
-		PgebControlFileEntry *entry = (PgebControlFileEntry *) lfirst(lc);
-		PreloadRequest *request = preload_read_markers(entry->name, entry->path);
+		PreloadRequest *request =
+			preload_read_markers((PgebControlFileEntry *) lfirst(lc));
 
 		if (request != NULL)
 			requests = lappend(requests, request);

@@ -28,8 +28,7 @@
  */
 typedef struct PreloadRequest
 {
-	char	   *extname;
-	char	   *control_path;
+	const PgebControlFileEntry *entry;	/* the control file, as scanned */
 
 	/*
 	 * Library names as written, in marker order; NULL stands for the
@@ -57,11 +56,10 @@ typedef struct PreloadedLibrary
 } PreloadedLibrary;
 
 /* marker.c */
-extern PreloadRequest *preload_read_markers(const char *extname,
-											const char *control_path);
+extern PreloadRequest *preload_read_markers(const PgebControlFileEntry *entry);
 
 /* load_order.c */
 extern List *preload_order_libraries(const PgExtensionBaseApi *api,
-									 List *requests);
+									 List *requests, List *entries);
 
 #endif							/* PG_EXTENSION_BASE_PRELOADER_H */

@@ -107,6 +107,10 @@ typedef struct PgebControlFileEntry
 {
 	char	   *name;			/* extension name */
 	char	   *path;			/* full path of name.control */
+	char	   *directory;		/* directory holding it */
+	char	   *text;			/* its contents, or NULL if unreadable */
+	int			read_errno;		/* why it could not be read */
+	List	   *secondary_versions; /* char *: name--version.control beside it */
 } PgebControlFileEntry;
 
 /*
@@ -139,14 +143,19 @@ typedef struct PgExtensionBaseApi
 	/*
 	 * Control files: the one place that knows where they live (the share
 	 * directory, and extension_control_path on PostgreSQL 18+).
-	 * list_control_files returns PgebControlFileEntry pointers, first
-	 * directory wins, sorted by name.  read_control_file reads the primary
-	 * control file of an extension, overlaid with its per-version secondary
-	 * control file when version (or else the default version) has one; it
-	 * returns NULL after reporting at elevel when there is none or it cannot
-	 * be parsed.
+	 *
+	 * list_control_files reads every primary control file once and returns
+	 * PgebControlFileEntry pointers, first directory wins, sorted by name;
+	 * parse_control_entry parses one of them from that text (overlaid with
+	 * the secondary control file of its default version), without reading
+	 * it again.  read_control_file finds and reads the control file of one
+	 * extension, overlaid with the secondary control file of version (or
+	 * else of the default version).  Both parsers return NULL after
+	 * reporting at elevel when the file is missing or cannot be parsed.
 	 */
 	List	   *(*list_control_files) (void);
+	PgebControlFile *(*parse_control_entry) (const PgebControlFileEntry *entry,
+											 int elevel);
 	PgebControlFile *(*read_control_file) (const char *extname,
 										   const char *version, int elevel);
 
