@@ -37,6 +37,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/pg_extension.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/builtins.h"
@@ -205,16 +206,17 @@ pgeb_list_control_files(void)
 }
 
 /*
- * The contents of a small file, NUL-terminated, in one read when it fits;
- * NULL with *read_errno set when it cannot be read.
+ * The contents of a file, NUL-terminated, read with as few system calls as
+ * possible: control files are small, so one read into a reused buffer
+ * usually sees the whole file.  NULL with *read_errno set when it cannot be
+ * read.
  */
 static char *
 read_whole_file(const char *path, int *read_errno)
 {
+	static char buffer[8192];
+	StringInfoData contents;
 	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
-	Size		size = 8192;
-	Size		used = 0;
-	char	   *buffer;
 
 	if (fd < 0)
 	{
@@ -222,10 +224,10 @@ read_whole_file(const char *path, int *read_errno)
 		return NULL;
 	}
 
-	buffer = palloc(size);
+	initStringInfo(&contents);
 	for (;;)
 	{
-		ssize_t		n = read(fd, buffer + used, size - used - 1);
+		ssize_t		n = read(fd, buffer, sizeof(buffer));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -233,19 +235,16 @@ read_whole_file(const char *path, int *read_errno)
 		{
 			*read_errno = errno;
 			CloseTransientFile(fd);
-			pfree(buffer);
+			pfree(contents.data);
 			return NULL;
 		}
-		used += n;
+		appendBinaryStringInfo(&contents, buffer, n);
 		/* a short read of a regular file is its end */
-		if (used < size - 1)
+		if (n < (ssize_t) sizeof(buffer))
 			break;
-		size *= 2;
-		buffer = repalloc(buffer, size);
 	}
 	CloseTransientFile(fd);
-	buffer[used] = '\0';
-	return buffer;
+	return contents.data;
 }
 
 /*

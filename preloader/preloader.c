@@ -25,6 +25,7 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -61,7 +62,7 @@ static List *preloaded_libraries = NIL;
 void		_PG_init(void);
 static void define_settings(void);
 static List *find_preload_requests(List *entries);
-static void log_load_order(List *libraries);
+static void log_load_order(List *libraries, int scanned, double milliseconds);
 static void load_library(const PgExtensionBaseApi *api, PreloadedLibrary *library);
 
 /* Runs in the postmaster, called by the meta library's _PG_init. */
@@ -74,6 +75,8 @@ _PG_init(void)
 	MemoryContext old_context;
 	List	   *entries;
 	List	   *libraries;
+	instr_time	scan_start;
+	instr_time	scan_time;
 	ListCell   *lc;
 
 	define_settings();
@@ -97,9 +100,12 @@ _PG_init(void)
 										 ALLOCSET_DEFAULT_SIZES);
 	old_context = MemoryContextSwitchTo(scan_context);
 
+	INSTR_TIME_SET_CURRENT(scan_start);
 	entries = api->list_control_files();
 	libraries = preload_order_libraries(api, find_preload_requests(entries), entries);
-	log_load_order(libraries);
+	INSTR_TIME_SET_CURRENT(scan_time);
+	INSTR_TIME_SUBTRACT(scan_time, scan_start);
+	log_load_order(libraries, list_length(entries), INSTR_TIME_GET_MILLISEC(scan_time));
 
 	MemoryContextSwitchTo(TopMemoryContext);
 	foreach(lc, libraries)
@@ -164,9 +170,12 @@ find_preload_requests(List *entries)
 	return requests;
 }
 
-/* One LOG line with the whole order, so operators can see it at a glance. */
+/*
+ * One LOG line with the whole order, so operators can see it at a glance,
+ * and what finding it cost.
+ */
 static void
-log_load_order(List *libraries)
+log_load_order(List *libraries, int scanned, double milliseconds)
 {
 	StringInfoData order;
 	ListCell   *lc;
@@ -174,7 +183,8 @@ log_load_order(List *libraries)
 	if (libraries == NIL)
 	{
 		ereport(LOG,
-				(errmsg("pg_extension_base: no extension control file asks for preloading")));
+				(errmsg("pg_extension_base: no extension control file asks for preloading"),
+				 errdetail("Scanned %d control files in %.1f ms.", scanned, milliseconds)));
 		return;
 	}
 
@@ -190,7 +200,8 @@ log_load_order(List *libraries)
 			(errmsg_plural("pg_extension_base: preloading %d library: %s",
 						   "pg_extension_base: preloading %d libraries in this order: %s",
 						   list_length(libraries),
-						   list_length(libraries), order.data)));
+						   list_length(libraries), order.data),
+			 errdetail("Scanned %d control files in %.1f ms.", scanned, milliseconds)));
 }
 
 /*
