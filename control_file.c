@@ -20,9 +20,11 @@
  *
  * The postmaster scans every control file at every start, possibly
  * thousands, and that time is added to the server's start-up: the scan reads
- * each file once (open, one read, close), keeps its text, and learns from
- * the same directory listing which per-version control files exist, so that
- * parsing what it needs costs no more I/O.
+ * each file at most once (open, one read, close), keeps its text, and learns
+ * from the same directory listing which per-version control files exist, so
+ * that parsing what it needs costs no more I/O.  A caller that knows from a
+ * file's identity that it need not read it (the preloader's scan cache)
+ * saves even that.
  *
  *-------------------------------------------------------------------------
  */
@@ -59,6 +61,7 @@ typedef struct EntryByName
 } EntryByName;
 
 static List *control_directories(void);
+static void read_entry(PgebControlFileEntry *entry);
 static char *read_whole_file(const char *path, int *read_errno);
 static bool parse_control_file_into(PgebControlFile *control, const char *path,
 									bool primary, int elevel);
@@ -116,9 +119,12 @@ control_directories(void)
  * (name--version.control) beside it.  When two directories hold the same
  * extension, the first directory wins, as in CREATE EXTENSION.  A file that
  * cannot be read is listed with text NULL and read_errno set.
+ *
+ * With a skip test, each file's identity is taken with one fstatat() and
+ * the files the test accepts are not read (read stays false).
  */
 List *
-pgeb_list_control_files(void)
+pgeb_list_control_files(PgebSkipReadFunction skip, void *skip_arg)
 {
 	List	   *result = NIL;
 	List	   *directories = control_directories();
@@ -178,7 +184,20 @@ pgeb_list_control_files(void)
 			entry->name = name;
 			entry->directory = dirname;
 			entry->path = psprintf("%s/%s", dirname, de->d_name);
-			entry->text = read_whole_file(entry->path, &entry->read_errno);
+			if (skip != NULL)
+			{
+				struct stat st;
+
+				if (fstatat(dirfd(dir), de->d_name, &st, 0) == 0)
+				{
+					entry->inode = (uint64) st.st_ino;
+					entry->size = (int64) st.st_size;
+					entry->mtime_ns = (int64) st.st_mtim.tv_sec * INT64CONST(1000000000) +
+						st.st_mtim.tv_nsec;
+				}
+			}
+			if (skip == NULL || !skip(entry, skip_arg))
+				read_entry(entry);
 			slot->entry = entry;
 			result = lappend(result, entry);
 		}
@@ -203,6 +222,13 @@ pgeb_list_control_files(void)
 	hash_destroy(by_name);
 	list_sort(result, compare_entries_by_name);
 	return result;
+}
+
+static void
+read_entry(PgebControlFileEntry *entry)
+{
+	entry->text = read_whole_file(entry->path, &entry->read_errno);
+	entry->read = true;
 }
 
 /*
@@ -253,13 +279,15 @@ read_whole_file(const char *path, int *read_errno)
  * version when the listing saw one.
  */
 PgebControlFile *
-pgeb_parse_control_entry(const PgebControlFileEntry *entry, int elevel)
+pgeb_parse_control_entry(PgebControlFileEntry *entry, int elevel)
 {
 	PgebControlFile *control = palloc0(sizeof(PgebControlFile));
 	FILE	   *text;
 	bool		ok;
 	ListCell   *lc;
 
+	if (!entry->read)
+		read_entry(entry);
 	if (entry->text == NULL)
 	{
 		errno = entry->read_errno;

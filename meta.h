@@ -18,8 +18,8 @@ extern const PgebSharedHeader *pgeb_shared_header(void);
 extern void pgeb_load_library(const char *library, const char *context);
 
 /* control_file.c */
-extern List *pgeb_list_control_files(void);
-extern PgebControlFile *pgeb_parse_control_entry(const PgebControlFileEntry *entry,
+extern List *pgeb_list_control_files(PgebSkipReadFunction skip, void *skip_arg);
+extern PgebControlFile *pgeb_parse_control_entry(PgebControlFileEntry *entry,
 												 int elevel);
 extern PgebControlFile *pgeb_read_control_file(const char *extname,
 											   const char *version,

@@ -218,6 +218,12 @@ sub write_control_files
 		print $fh $content;
 		close $fh or die "could not write $path: $!\n";
 
+		# installed an hour ago, as packages are: the steady state a server
+		# starts in (pg_extension_base does not remember files changed in
+		# the last seconds, so brand-new files would be read at every start)
+		my $installed = time - 3600;
+		utime $installed, $installed, $path or die "could not set times of $path: $!\n";
+
 		$files{$ext} = { marked => $marked, requires => \@requires };
 	}
 	return %files;

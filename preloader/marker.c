@@ -40,12 +40,16 @@ static void report_bad_marker(const char *path, int lineno, const char *problem)
  * read or has a malformed marker (both reported).
  */
 PreloadRequest *
-preload_read_markers(const PgebControlFileEntry *entry)
+preload_read_markers(PgebControlFileEntry *entry)
 {
 	const char *line = entry->text;
 	int			lineno = 0;
 	List	   *libraries = NIL;
 	PreloadRequest *request;
+
+	/* not read: the scan cache knows it has no marker */
+	if (!entry->read)
+		return NULL;
 
 	if (entry->text == NULL)
 	{

@@ -61,8 +61,10 @@ static List *preloaded_libraries = NIL;
 
 void		_PG_init(void);
 static void define_settings(void);
+static int	scan_detail(int scanned, int unchanged, double milliseconds);
 static List *find_preload_requests(List *entries);
-static void log_load_order(List *libraries, int scanned, double milliseconds);
+static void log_load_order(List *libraries, int scanned, int unchanged,
+						   double milliseconds);
 static void load_library(const PgExtensionBaseApi *api, PreloadedLibrary *library);
 
 /* Runs in the postmaster, called by the meta library's _PG_init. */
@@ -77,6 +79,7 @@ _PG_init(void)
 	List	   *libraries;
 	instr_time	scan_start;
 	instr_time	scan_time;
+	ScanCache  *cache;
 	ListCell   *lc;
 
 	define_settings();
@@ -101,11 +104,14 @@ _PG_init(void)
 	old_context = MemoryContextSwitchTo(scan_context);
 
 	INSTR_TIME_SET_CURRENT(scan_start);
-	entries = api->list_control_files();
+	cache = scan_cache_load();
+	entries = api->list_control_files(scan_cache_known_unmarked, cache);
 	libraries = preload_order_libraries(api, find_preload_requests(entries), entries);
+	scan_cache_save(cache, entries);
 	INSTR_TIME_SET_CURRENT(scan_time);
 	INSTR_TIME_SUBTRACT(scan_time, scan_start);
-	log_load_order(libraries, list_length(entries), INSTR_TIME_GET_MILLISEC(scan_time));
+	log_load_order(libraries, list_length(entries), scan_cache_skipped(cache),
+				   INSTR_TIME_GET_MILLISEC(scan_time));
 
 	MemoryContextSwitchTo(TopMemoryContext);
 	foreach(lc, libraries)
@@ -175,7 +181,7 @@ find_preload_requests(List *entries)
  * and what finding it cost.
  */
 static void
-log_load_order(List *libraries, int scanned, double milliseconds)
+log_load_order(List *libraries, int scanned, int unchanged, double milliseconds)
 {
 	StringInfoData order;
 	ListCell   *lc;
@@ -184,7 +190,7 @@ log_load_order(List *libraries, int scanned, double milliseconds)
 	{
 		ereport(LOG,
 				(errmsg("pg_extension_base: no extension control file asks for preloading"),
-				 errdetail("Scanned %d control files in %.1f ms.", scanned, milliseconds)));
+				 scan_detail(scanned, unchanged, milliseconds)));
 		return;
 	}
 
@@ -201,7 +207,14 @@ log_load_order(List *libraries, int scanned, double milliseconds)
 						   "pg_extension_base: preloading %d libraries in this order: %s",
 						   list_length(libraries),
 						   list_length(libraries), order.data),
-			 errdetail("Scanned %d control files in %.1f ms.", scanned, milliseconds)));
+			 scan_detail(scanned, unchanged, milliseconds)));
+}
+
+static int
+scan_detail(int scanned, int unchanged, double milliseconds)
+{
+	return errdetail("Scanned %d control files in %.1f ms; %d of them, unchanged and without a marker, were not read again.",
+					 scanned, milliseconds, unchanged);
 }
 
 /*

@@ -4,9 +4,10 @@
  *	  Types and functions shared by the files of pg_extension_base_preloader.
  *
  * The preloader runs once, in the postmaster: marker.c finds the control
- * files that ask for preloading, load_order.c puts their libraries in a
- * deterministic, dependency-aware order, preloader.c loads them and keeps
- * the result for list_preload_libraries().
+ * files that ask for preloading (scan_cache.c spares it the files known to
+ * have no marker), load_order.c puts their libraries in a deterministic,
+ * dependency-aware order, preloader.c loads them and keeps the result for
+ * list_preload_libraries().
  *
  *-------------------------------------------------------------------------
  */
@@ -28,7 +29,7 @@
  */
 typedef struct PreloadRequest
 {
-	const PgebControlFileEntry *entry;	/* the control file, as scanned */
+	PgebControlFileEntry *entry;	/* the control file, as scanned */
 
 	/*
 	 * Library names as written, in marker order; NULL stands for the
@@ -55,8 +56,15 @@ typedef struct PreloadedLibrary
 	char	   *error;			/* why it did not load, or NULL */
 } PreloadedLibrary;
 
+/* scan_cache.c */
+typedef struct ScanCache ScanCache;
+extern ScanCache *scan_cache_load(void);
+extern bool scan_cache_known_unmarked(const PgebControlFileEntry *file, void *arg);
+extern int	scan_cache_skipped(ScanCache *cache);
+extern void scan_cache_save(ScanCache *cache, List *files);
+
 /* marker.c */
-extern PreloadRequest *preload_read_markers(const PgebControlFileEntry *entry);
+extern PreloadRequest *preload_read_markers(PgebControlFileEntry *entry);
 
 /* load_order.c */
 extern List *preload_order_libraries(const PgExtensionBaseApi *api,

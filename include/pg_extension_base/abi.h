@@ -108,10 +108,22 @@ typedef struct PgebControlFileEntry
 	char	   *name;			/* extension name */
 	char	   *path;			/* full path of name.control */
 	char	   *directory;		/* directory holding it */
+	bool		read;			/* text and read_errno are set */
 	char	   *text;			/* its contents, or NULL if unreadable */
 	int			read_errno;		/* why it could not be read */
 	List	   *secondary_versions; /* char *: name--version.control beside it */
+
+	/* identity of the file, set when list_control_files has a skip test */
+	uint64		inode;
+	int64		size;
+	int64		mtime_ns;
 } PgebControlFileEntry;
+
+/*
+ * Decides, from its identity, that list_control_files need not read a
+ * control file now; parse_control_entry reads it later if it is needed.
+ */
+typedef bool (*PgebSkipReadFunction) (const PgebControlFileEntry *entry, void *arg);
 
 /*
  * The function table published by the meta library.  Owned by the meta
@@ -146,15 +158,16 @@ typedef struct PgExtensionBaseApi
 	 *
 	 * list_control_files reads every primary control file once and returns
 	 * PgebControlFileEntry pointers, first directory wins, sorted by name;
-	 * parse_control_entry parses one of them from that text (overlaid with
-	 * the secondary control file of its default version), without reading
-	 * it again.  read_control_file finds and reads the control file of one
+	 * with a skip test it also records each file's identity and does not
+	 * read the files the test accepts.  parse_control_entry parses one of
+	 * them from that text (reading it first if it was skipped), overlaid
+	 * with the secondary control file of its default version.  read_control_file finds and reads the control file of one
 	 * extension, overlaid with the secondary control file of version (or
 	 * else of the default version).  Both parsers return NULL after
 	 * reporting at elevel when the file is missing or cannot be parsed.
 	 */
-	List	   *(*list_control_files) (void);
-	PgebControlFile *(*parse_control_entry) (const PgebControlFileEntry *entry,
+	List	   *(*list_control_files) (PgebSkipReadFunction skip, void *skip_arg);
+	PgebControlFile *(*parse_control_entry) (PgebControlFileEntry *entry,
 											 int elevel);
 	PgebControlFile *(*read_control_file) (const char *extname,
 										   const char *version, int elevel);

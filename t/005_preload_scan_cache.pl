@@ -1,0 +1,91 @@
+# The preloader remembers, in the data directory, the control files that
+# have no marker, and does not read them again while they are unchanged.
+# Any change must still be seen: a file edited in place or appended to, a
+# new file, a removed file; a damaged cache is ignored.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use PgebTest;
+
+my $install = install_copy('scan_cache');
+
+# control files as a package would have installed them, an hour ago
+my $an_hour_ago = time - 3600;
+for my $name (qw(pgeb_t_cached_a pgeb_t_cached_b pgeb_t_cached_c))
+{
+	my $path = write_extension_file($install, "$name.control",
+		"comment = 'no marker yet'\ndefault_version = '1.0'\n");
+	utime $an_hour_ago, $an_hour_ago, $path or die "utime: $!";
+}
+
+my $node = new_node('scan_cache', install => $install);
+my $cache = $node->data_dir . '/pg_extension_base_preload.cache';
+
+# Start, and the scan is logged with how many files it did not read.
+sub restart_and_scan_detail
+{
+	my $offset = -s $node->logfile // 0;
+	$node->restart;
+	my $log = slurp_file($node->logfile, $offset);
+	return $log =~ /DETAIL:  (Scanned \d+ control files in [\d.]+ ms; (\d+) of them[^\n]*)/
+	  ? $2 : undef;
+}
+
+start_with_extension($node);
+ok(-f $cache, 'the first start writes the scan cache into the data directory');
+like(slurp_file($cache), qr/^\d+ \d+ \d+ \S+\/pgeb_t_cached_a\.control$/m,
+	'it remembers a settled control file without a marker');
+unlike(slurp_file($cache), qr/pg_extension_base_example\.control/,
+	'it does not remember a control file with a marker');
+
+my $unread = restart_and_scan_detail();
+ok($unread > 0, "the next start does not read the files it remembers ($unread)");
+
+# an in-place append keeps the inode; the new size and time are seen
+my $a = "$install->{extdir}/pgeb_t_cached_a.control";
+open my $fh, '>>', $a or die;
+print $fh "#!shared_preload_libraries = 'pgeb_test_lib_a'\n";
+close $fh;
+restart_and_scan_detail();
+is(preloaded($node, 'library_name', q{extension_name LIKE 'pgeb_t_%'}),
+	'pgeb_test_lib_a', 'a marker appended in place is seen');
+
+# an in-place rewrite of the same size, back-dated: the inode and size are
+# the same, the modification time is not the remembered one
+my $b = "$install->{extdir}/pgeb_t_cached_b.control";
+my $old_text = slurp_file($b);
+my $new_text = "#!shared_preload_libraries='pgeb_test_lib_b'\n";
+$new_text .= ('#' x (length($old_text) - length($new_text) - 1)) . "\n";
+is(length($new_text), length($old_text), 'the rewrite keeps the size');
+open $fh, '+<', $b or die;
+print $fh $new_text;
+close $fh;
+utime $an_hour_ago + 1, $an_hour_ago + 1, $b or die;
+restart_and_scan_detail();
+is(preloaded($node, 'library_name', q{extension_name LIKE 'pgeb_t_%'}),
+	'pgeb_test_lib_a pgeb_test_lib_b', 'a file rewritten in place is seen');
+
+# a new file is read, a removed one is forgotten
+write_extension_file($install, 'pgeb_t_new.control',
+	"#!shared_preload_libraries = 'pgeb_test_lib_c'\n");
+unlink "$install->{extdir}/pgeb_t_cached_c.control" or die;
+restart_and_scan_detail();
+is(preloaded($node, 'library_name', q{extension_name LIKE 'pgeb_t_%'}),
+	'pgeb_test_lib_a pgeb_test_lib_b pgeb_test_lib_c', 'a new file is seen');
+unlike(slurp_file($cache), qr/pgeb_t_cached_c/, 'a removed file is forgotten');
+
+# a damaged cache is ignored and rewritten
+open $fh, '>', $cache or die;
+print $fh "pg_extension_base preload scan cache 1\nthis is not a cache line\n";
+close $fh;
+is(restart_and_scan_detail(), 0, 'a damaged cache is ignored: every file is read');
+is(preloaded($node, 'library_name', q{extension_name LIKE 'pgeb_t_%'}),
+	'pgeb_test_lib_a pgeb_test_lib_b pgeb_test_lib_c', 'with the same result');
+like(slurp_file($cache), qr/^pg_extension_base preload scan cache 1\n\d+ /,
+	'and it is rewritten');
+
+$node->stop;
+done_testing();
