@@ -20,7 +20,7 @@ PGFILEDESC = "pg_extension_base - infrastructure for PostgreSQL extensions"
 SUBDIRS = deps supervisor attached preloader
 PUBLIC_HEADERS = include/pg_extension_base/abi.h include/pg_extension_base/compat.h
 
-REGRESS = meta preloader deps
+REGRESS = meta preloader deps attached
 REGRESS_OPTS = --temp-config=$(srcdir)/sql/regress.conf \
 	--temp-instance=$(CURDIR)/tmp_regress
 TAP_TESTS = 1

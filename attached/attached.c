@@ -1,13 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * attached.c
- *	  pg_extension_base_attached: attached workers.
+ *	  pg_extension_base_attached: run SQL in a separate background worker
+ *	  that commits on its own.
  *
  * Loaded by the meta library (pg_extension_base) in the postmaster, after
- * the modules before it in the load order described in pg_extension_base.c.
- * So far the module attaches to the meta library and registers itself in
- * the module table; its behaviour is described in DESIGN.md and is not
- * implemented yet.
+ * deps and the supervisor.  The caller's side is in launch.c (the C API of
+ * pg_extension_base/attached_worker.h) and sql.c (run_attached and
+ * run_attached_returning); the worker is in worker.c; settings.c carries
+ * the caller's settings over.  The protocol is in attached/README.md.
  *
  *-------------------------------------------------------------------------
  */
@@ -17,10 +18,12 @@
 
 #include "pg_extension_base/abi.h"
 #include "pg_extension_base/compat.h"
+#include "attached.h"
 
-#define MODULE_NAME "pg_extension_base_attached"
+PGEB_MODULE_MAGIC(ATTACHED_MODULE_NAME);
 
-PGEB_MODULE_MAGIC(MODULE_NAME);
+/* Set when _PG_init completed in the postmaster; children inherit it. */
+static bool loaded = false;
 
 void		_PG_init(void);
 
@@ -28,8 +31,15 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
-	const PgExtensionBaseApi *api = pgeb_attach_component(MODULE_NAME);
-	int			module_id = pgeb_register_component(api, MODULE_NAME, NULL);
+	const PgExtensionBaseApi *api = pgeb_attach_component(ATTACHED_MODULE_NAME);
+	int			module_id = pgeb_register_component(api, ATTACHED_MODULE_NAME, NULL);
 
 	api->module_initialized(module_id);
+	loaded = true;
+}
+
+bool
+attached_module_loaded(void)
+{
+	return loaded;
 }

@@ -24,7 +24,7 @@ like($stderr,
 ($ret, $stdout, $stderr) =
   $plain->psql('postgres', 'CREATE EXTENSION pg_extension_base CASCADE');
 like($stderr,
-	qr/ERROR:  pg_extension_base_preloader can only be loaded by pg_extension_base at server start\n$hint/,
+	qr/ERROR:  pg_extension_base_\w+ can only be loaded by pg_extension_base at server start\n$hint/,
 	'CREATE EXTENSION on a server without pg_extension_base is refused with a hint');
 is($plain->safe_psql('postgres',
 		q{SELECT count(*) FROM pg_extension WHERE extname LIKE 'pg_extension_base%'}),

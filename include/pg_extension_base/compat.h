@@ -45,6 +45,30 @@
 #endif
 
 /*
+ * All settings, as an array of config_generic pointers with its length:
+ * get_guc_variables() returns the length itself since PostgreSQL 16.
+ * Include utils/guc_tables.h before using it.
+ */
+#if PG_VERSION_NUM >= 160000
+#define PGEB_GUC_VARIABLES(count) get_guc_variables(count)
+#else
+#define PGEB_GUC_VARIABLES(count) \
+	(*(count) = GetNumConfigOptions(), get_guc_variables())
+#endif
+
+/*
+ * Privilege check on a database: pg_database_aclcheck() became
+ * object_aclcheck() in PostgreSQL 16.
+ */
+#if PG_VERSION_NUM >= 160000
+#define PGEB_DATABASE_ACLCHECK(dbid, roleid, mode) \
+	object_aclcheck(DatabaseRelationId, (dbid), (roleid), (mode))
+#else
+#define PGEB_DATABASE_ACLCHECK(dbid, roleid, mode) \
+	pg_database_aclcheck((dbid), (roleid), (mode))
+#endif
+
+/*
  * The shared-library suffix, which core passes only to the files that need
  * it before PostgreSQL 16.
  */

@@ -1,0 +1,60 @@
+/*-------------------------------------------------------------------------
+ *
+ * attached.h
+ *	  What the caller and the worker of pg_extension_base_attached share.
+ *
+ * The caller creates a dynamic shared memory segment laid out by a shm_toc
+ * (keys below) and starts the worker with the segment's handle as its
+ * argument.  See attached/README.md for the message protocol.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_EXTENSION_BASE_ATTACHED_H
+#define PG_EXTENSION_BASE_ATTACHED_H
+
+#include "postgres.h"
+
+#define ATTACHED_MODULE_NAME	"pg_extension_base_attached"
+#define ATTACHED_WORKER_TYPE	"pg_extension_base attached worker"
+
+/* "PGEA": the magic number of the table of contents */
+#define ATTACHED_TOC_MAGIC		0x50474541
+
+#define ATTACHED_KEY_FIXED		1	/* AttachedWorkerFixed */
+#define ATTACHED_KEY_COMMAND	2	/* the command, NUL-terminated */
+#define ATTACHED_KEY_SETTINGS	3	/* "name\0value\0" pairs, then "\0" */
+#define ATTACHED_KEY_QUEUE		4	/* shm_mq, worker to caller */
+
+/* Room for a few rows in flight; the queue streams larger results. */
+#define ATTACHED_QUEUE_SIZE		(64 * 1024)
+
+/*
+ * Who the worker is and what it does; written by the caller before the
+ * worker starts, read-only afterwards.  Lives in the shared segment.
+ */
+typedef struct AttachedWorkerFixed
+{
+	Oid			database_id;
+	Oid			authenticated_user_id;	/* the worker connects as this user */
+	Oid			session_user_id;	/* then takes the caller's identity: */
+	bool		session_user_is_superuser;
+	Oid			outer_user_id;	/* SET ROLE, or InvalidOid */
+	bool		outer_user_is_superuser;
+	Oid			current_user_id;
+	int			security_context;
+	bool		read_only;		/* the caller's transaction is read-only */
+	bool		send_rows;		/* send the rows of the last statement */
+} AttachedWorkerFixed;
+
+/* attached.c */
+extern bool attached_module_loaded(void);
+
+/* settings.c */
+extern Size attached_settings_size(void);
+extern void attached_settings_serialize(char *start, Size size);
+extern void attached_settings_restore(const char *start);
+
+/* worker.c */
+extern PGDLLEXPORT void pgeb_attached_worker_main(Datum main_arg);
+
+#endif							/* PG_EXTENSION_BASE_ATTACHED_H */

@@ -1,0 +1,507 @@
+/*-------------------------------------------------------------------------
+ *
+ * launch.c
+ *	  The caller's side of an attached worker: the C API of
+ *	  pg_extension_base/attached_worker.h.
+ *
+ * Starting: the command is parsed here first, so that a syntax error, an
+ * empty command, transaction control or COPY to or from the client is
+ * refused before any worker exists.  The shared segment carries who the
+ * worker is (AttachedWorkerFixed), the caller's changed settings, the
+ * command, and one queue from the worker to us.  We do not wait for the
+ * worker to start: the queue knows the worker's handle, so reading from it
+ * notices a worker that died before attaching.
+ *
+ * Reading: each message is one frontend/backend protocol message the
+ * worker would have sent a client.  CommandComplete gives a command tag;
+ * RowDescription and DataRow give the rows of the last statement;
+ * ErrorResponse is raised here as our own error (a FATAL one as an ERROR:
+ * it ended the worker, not us); NoticeResponse is passed on to our client;
+ * ReadyForQuery means the worker committed and is done.
+ *
+ * Ending: EndAttachedWorker detaches the segment, and detaching terminates
+ * the worker if it still runs (an on_dsm_detach callback), so every way out
+ * cleans up: an explicit end, an error or cancel in the caller (the
+ * transaction's resource owner detaches the segment), the reset or deletion
+ * of the memory context the worker was started in (a reset callback), and
+ * the caller's exit (every segment is detached).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "libpq/pqformat.h"
+#include "libpq/pqmq.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/parser.h"
+#include "storage/shm_toc.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "pg_extension_base/abi.h"
+#include "pg_extension_base/attached_worker.h"
+#include "pg_extension_base/compat.h"
+#include "attached.h"
+
+static AttachedWorker *start_worker(char *command, char *databaseName,
+									char *userName, bool sendRows);
+static void refuse_unsupported(const char *command);
+static void command_syntax_error_callback(void *arg);
+static dsm_segment *create_segment(const char *command, Oid databaseId,
+								   Oid userId, bool sendRows, shm_mq **queue);
+static void fill_identity(AttachedWorkerFixed *fixed, Oid userId);
+static void terminate_on_detach(dsm_segment *segment, Datum arg);
+static void end_on_context_reset(void *arg);
+static void handle_error_message(AttachedWorker *worker, StringInfo message);
+static void handle_row_description(AttachedWorker *worker, StringInfo message);
+static void handle_data_row(AttachedWorker *worker, StringInfo message);
+
+AttachedWorker *
+StartAttachedWorker(char *command)
+{
+	return start_worker(command, NULL, NULL, false);
+}
+
+AttachedWorker *
+StartAttachedWorkerReturning(char *command)
+{
+	return start_worker(command, NULL, NULL, true);
+}
+
+AttachedWorker *
+StartAttachedWorkerInDatabase(char *command, char *databaseName, char *userName)
+{
+	return start_worker(command, databaseName, userName, false);
+}
+
+AttachedWorker *
+StartAttachedWorkerInDatabaseReturning(char *command, char *databaseName,
+									   char *userName)
+{
+	return start_worker(command, databaseName, userName, true);
+}
+
+static AttachedWorker *
+start_worker(char *command, char *databaseName, char *userName, bool sendRows)
+{
+	Oid			databaseId = MyDatabaseId;
+	Oid			userId = InvalidOid;
+	AttachedWorker *worker;
+	BackgroundWorker bgw = {0};
+	shm_mq	   *queue;
+
+	if (!attached_module_loaded())
+		pgeb_require_loaded(NULL, ATTACHED_MODULE_NAME);
+	if (command == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the command of an attached worker must not be null")));
+	refuse_unsupported(command);
+
+	if (databaseName != NULL)
+	{
+		databaseId = get_database_oid(databaseName, false);
+		if (userName == NULL && databaseId != MyDatabaseId &&
+			PGEB_DATABASE_ACLCHECK(databaseId, GetUserId(), ACL_CONNECT) != ACLCHECK_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied for database %s", databaseName),
+					 errdetail("An attached worker in another database needs the CONNECT privilege there.")));
+	}
+	if (userName != NULL)
+		userId = get_role_oid(userName, false);
+
+	worker = palloc0(sizeof(AttachedWorker));
+	worker->command = pstrdup(command);
+	worker->sharedMemorySegment = create_segment(command, databaseId, userId,
+												 sendRows, &queue);
+
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "%s for PID %d", ATTACHED_WORKER_TYPE, MyProcPid);
+	snprintf(bgw.bgw_type, BGW_MAXLEN, ATTACHED_WORKER_TYPE);
+	snprintf(bgw.bgw_library_name, BGW_MAXLEN, ATTACHED_MODULE_NAME);
+	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "pgeb_attached_worker_main");
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw.bgw_start_time = BgWorkerStart_ConsistentState;
+	bgw.bgw_restart_time = BGW_NEVER_RESTART;
+	bgw.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(worker->sharedMemorySegment));
+	bgw.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&bgw, &worker->workerHandle))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not register background process"),
+				 errhint("You may need to increase max_worker_processes.")));
+
+	/* from now on, detaching the segment terminates the worker */
+	on_dsm_detach(worker->sharedMemorySegment, terminate_on_detach,
+				  PointerGetDatum(worker));
+	worker->outputQueue = shm_mq_attach(queue, worker->sharedMemorySegment,
+										worker->workerHandle);
+
+	worker->endCallback.func = end_on_context_reset;
+	worker->endCallback.arg = worker;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &worker->endCallback);
+
+	return worker;
+}
+
+/*
+ * Refuse, before starting anything, what an attached worker cannot do: it
+ * has no client to copy from or to, and its transaction is its own.
+ */
+static void
+refuse_unsupported(const char *command)
+{
+	ErrorContextCallback errcallback;
+	List	   *parsetrees;
+	ListCell   *lc;
+
+	/* a syntax error's position is one in the command, not in our query */
+	errcallback.callback = command_syntax_error_callback;
+	errcallback.arg = (void *) command;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	parsetrees = raw_parser(command, RAW_PARSE_DEFAULT);
+	error_context_stack = errcallback.previous;
+
+	if (parsetrees == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the command of an attached worker must not be empty")));
+
+	foreach(lc, parsetrees)
+	{
+		Node	   *stmt = lfirst_node(RawStmt, lc)->stmt;
+
+		if (IsA(stmt, TransactionStmt))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("transaction control statements are not allowed in attached workers"),
+					 errdetail("The command runs in a transaction of its own, which commits when it ends."),
+					 errhint("Run the statements without BEGIN, COMMIT, ROLLBACK, SAVEPOINT or PREPARE TRANSACTION.")));
+		if (IsA(stmt, CopyStmt) && ((CopyStmt *) stmt)->filename == NULL &&
+			!((CopyStmt *) stmt)->is_program)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("COPY FROM STDIN and COPY TO STDOUT are not allowed in attached workers"),
+					 errdetail("An attached worker has no client to copy from or to.")));
+	}
+}
+
+/* Report a syntax error's position as one in the command. */
+static void
+command_syntax_error_callback(void *arg)
+{
+	int			position = geterrposition();
+
+	if (position > 0)
+	{
+		errposition(0);
+		internalerrposition(position);
+		internalerrquery((const char *) arg);
+	}
+}
+
+/* The shared segment, filled in; *queue is its queue, not yet attached. */
+static dsm_segment *
+create_segment(const char *command, Oid databaseId, Oid userId, bool sendRows,
+			   shm_mq **queue)
+{
+	shm_toc_estimator estimator;
+	Size		settings_size = userId == InvalidOid ? attached_settings_size() : 1;
+	Size		size;
+	dsm_segment *segment;
+	shm_toc    *toc;
+	AttachedWorkerFixed *fixed;
+	char	   *shared_command;
+	char	   *settings;
+
+	shm_toc_initialize_estimator(&estimator);
+	shm_toc_estimate_chunk(&estimator, sizeof(AttachedWorkerFixed));
+	shm_toc_estimate_chunk(&estimator, strlen(command) + 1);
+	shm_toc_estimate_chunk(&estimator, settings_size);
+	shm_toc_estimate_chunk(&estimator, ATTACHED_QUEUE_SIZE);
+	shm_toc_estimate_keys(&estimator, 4);
+	size = shm_toc_estimate(&estimator);
+
+	segment = dsm_create(size, 0);
+	toc = shm_toc_create(ATTACHED_TOC_MAGIC, dsm_segment_address(segment), size);
+
+	fixed = shm_toc_allocate(toc, sizeof(AttachedWorkerFixed));
+	fixed->database_id = databaseId;
+	fixed->send_rows = sendRows;
+	fill_identity(fixed, userId);
+	shm_toc_insert(toc, ATTACHED_KEY_FIXED, fixed);
+
+	shared_command = shm_toc_allocate(toc, strlen(command) + 1);
+	strcpy(shared_command, command);
+	shm_toc_insert(toc, ATTACHED_KEY_COMMAND, shared_command);
+
+	settings = shm_toc_allocate(toc, settings_size);
+	if (userId == InvalidOid)
+		attached_settings_serialize(settings, settings_size);
+	else
+		settings[0] = '\0';
+	shm_toc_insert(toc, ATTACHED_KEY_SETTINGS, settings);
+
+	*queue = shm_mq_create(shm_toc_allocate(toc, ATTACHED_QUEUE_SIZE),
+						   ATTACHED_QUEUE_SIZE);
+	shm_toc_insert(toc, ATTACHED_KEY_QUEUE, *queue);
+	shm_mq_set_receiver(*queue, MyProc);
+
+	return segment;
+}
+
+/*
+ * Who the worker will be: the caller (session user, SET ROLE, current user
+ * and security context, as a parallel worker), or the given user.
+ */
+static void
+fill_identity(AttachedWorkerFixed *fixed, Oid userId)
+{
+	if (userId != InvalidOid)
+	{
+		fixed->authenticated_user_id = userId;
+		fixed->session_user_id = userId;
+		fixed->session_user_is_superuser = superuser_arg(userId);
+		fixed->outer_user_id = InvalidOid;
+		fixed->outer_user_is_superuser = fixed->session_user_is_superuser;
+		fixed->current_user_id = userId;
+		fixed->security_context = 0;
+		fixed->read_only = false;
+		return;
+	}
+
+	fixed->authenticated_user_id = GetAuthenticatedUserId();
+	fixed->session_user_id = GetSessionUserId();
+	fixed->session_user_is_superuser = superuser_arg(fixed->session_user_id);
+	fixed->outer_user_id = GetCurrentRoleId();
+	fixed->outer_user_is_superuser = session_auth_is_superuser;
+	GetUserIdAndSecContext(&fixed->current_user_id, &fixed->security_context);
+	fixed->read_only = XactReadOnly;
+}
+
+/* on_dsm_detach: a worker that still runs has nobody to talk to. */
+static void
+terminate_on_detach(dsm_segment *segment, Datum arg)
+{
+	AttachedWorker *worker = (AttachedWorker *) DatumGetPointer(arg);
+
+	if (!worker->finished)
+		TerminateBackgroundWorker(worker->workerHandle);
+	worker->finished = true;
+	worker->sharedMemorySegment = NULL;
+}
+
+/* Memory context reset callback: the worker ends with its context. */
+static void
+end_on_context_reset(void *arg)
+{
+	EndAttachedWorker((AttachedWorker *) arg);
+}
+
+char *
+ReadFromAttachedWorker(AttachedWorker *worker, bool wait)
+{
+	while (!worker->finished)
+	{
+		Size		nbytes;
+		void	   *data;
+		shm_mq_result result;
+		StringInfoData message;
+		char		type;
+
+		result = shm_mq_receive(worker->outputQueue, &nbytes, &data, !wait);
+		if (result == SHM_MQ_WOULD_BLOCK)
+			return NULL;
+		if (result == SHM_MQ_DETACHED)
+		{
+			worker->finished = true;
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("attached worker exited without finishing its command"),
+					 errdetail("The worker's changes are rolled back, unless it committed before it exited.")));
+		}
+
+		message.data = data;
+		message.len = nbytes;
+		message.maxlen = nbytes;
+		message.cursor = 0;
+		type = pq_getmsgbyte(&message);
+		switch (type)
+		{
+			case 'C':			/* CommandComplete */
+				worker->commandsDone++;
+				return pstrdup(pq_getmsgstring(&message));
+			case 'E':			/* ErrorResponse */
+			case 'N':			/* NoticeResponse */
+				handle_error_message(worker, &message);
+				break;
+			case 'T':			/* RowDescription */
+				handle_row_description(worker, &message);
+				break;
+			case 'D':			/* DataRow */
+				handle_data_row(worker, &message);
+				break;
+			case 'Z':			/* ReadyForQuery: committed and done */
+				worker->finished = true;
+				break;
+			default:
+				/* nothing else concerns us (ParameterStatus, ...) */
+				break;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Raise the worker's error or notice here.  A FATAL ended the worker, not
+ * us, so it becomes an ERROR.
+ */
+static void
+handle_error_message(AttachedWorker *worker, StringInfo message)
+{
+	ErrorData	edata = {0};
+
+	pq_parse_errornotice(message, &edata);
+	if (edata.elevel > ERROR)
+		edata.elevel = ERROR;
+
+	/*
+	 * A position in the worker's command is not one in the caller's query:
+	 * report it as a position in an internal query, the command.
+	 */
+	if (edata.cursorpos > 0)
+	{
+		edata.internalpos = edata.cursorpos;
+		edata.internalquery = worker->command;
+		edata.cursorpos = 0;
+	}
+	ThrowErrorData(&edata);
+}
+
+/* Check the row description against the expected result, once. */
+static void
+handle_row_description(AttachedWorker *worker, StringInfo message)
+{
+	int			natts = pq_getmsgint(message, 2);
+	int			i;
+
+	if (worker->resultDesc == NULL)
+		return;
+	if (natts != worker->resultDesc->natts)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the result of the attached worker does not match the column list"),
+				 errdetail("The last statement returns %d columns, the column list has %d.",
+						   natts, worker->resultDesc->natts)));
+
+	for (i = 0; i < natts; i++)
+	{
+		Oid			type;
+
+		(void) pq_getmsgstring(message);	/* column name */
+		(void) pq_getmsgint(message, 4);	/* table oid */
+		(void) pq_getmsgint(message, 2);	/* column number */
+		type = pq_getmsgint(message, 4);
+		(void) pq_getmsgint(message, 2);	/* type length */
+		(void) pq_getmsgint(message, 4);	/* type modifier */
+		(void) pq_getmsgint(message, 2);	/* format */
+
+		if (type != TupleDescAttr(worker->resultDesc, i)->atttypid)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("the result of the attached worker does not match the column list"),
+					 errdetail("Column %d of the last statement is of type %s, the column list says %s.",
+							   i + 1, format_type_be(type),
+							   format_type_be(TupleDescAttr(worker->resultDesc, i)->atttypid))));
+	}
+
+	/* everything a row needs, once: input functions and scratch memory */
+	worker->inputFunctions = palloc(sizeof(FmgrInfo) * natts);
+	worker->inputParams = palloc(sizeof(Oid) * natts);
+	for (i = 0; i < natts; i++)
+	{
+		Oid			input;
+
+		getTypeInputInfo(TupleDescAttr(worker->resultDesc, i)->atttypid,
+						 &input, &worker->inputParams[i]);
+		fmgr_info(input, &worker->inputFunctions[i]);
+	}
+	worker->rowContext = AllocSetContextCreate(CurrentMemoryContext,
+											   "pg_extension_base attached worker row",
+											   ALLOCSET_SMALL_SIZES);
+	worker->resultChecked = true;
+}
+
+/* Convert one row from text, and store it. */
+static void
+handle_data_row(AttachedWorker *worker, StringInfo message)
+{
+	TupleDesc	desc = worker->resultDesc;
+	int			natts = pq_getmsgint(message, 2);
+	MemoryContext caller_context;
+	Datum	   *values;
+	bool	   *nulls;
+	int			i;
+
+	if (worker->resultStore == NULL)
+		return;
+	if (!worker->resultChecked || natts != desc->natts)
+		elog(ERROR, "attached worker sent a row without a matching row description");
+
+	caller_context = MemoryContextSwitchTo(worker->rowContext);
+	values = palloc(sizeof(Datum) * natts);
+	nulls = palloc(sizeof(bool) * natts);
+	for (i = 0; i < natts; i++)
+	{
+		int			length = pq_getmsgint(message, 4);
+		char	   *text = NULL;
+
+		nulls[i] = (length == -1);
+		if (!nulls[i])
+			text = pnstrdup(pq_getmsgbytes(message, length), length);
+		values[i] = InputFunctionCall(&worker->inputFunctions[i], text,
+									  worker->inputParams[i],
+									  TupleDescAttr(desc, i)->atttypmod);
+	}
+	MemoryContextSwitchTo(caller_context);
+	tuplestore_putvalues(worker->resultStore, desc, values, nulls);
+	MemoryContextReset(worker->rowContext);
+}
+
+void
+ReadResultsFromAttachedWorker(AttachedWorker *worker, Tuplestorestate *store,
+							  TupleDesc desc)
+{
+	worker->resultStore = store;
+	worker->resultDesc = desc;
+	while (ReadFromAttachedWorker(worker, true) != NULL)
+		;
+}
+
+bool
+IsAttachedWorkerRunning(AttachedWorker *worker)
+{
+	return !worker->finished;
+}
+
+void
+EndAttachedWorker(AttachedWorker *worker)
+{
+	if (worker->ended)
+		return;
+	worker->ended = true;
+	if (worker->sharedMemorySegment != NULL)
+		dsm_detach(worker->sharedMemorySegment);	/* terminates it if running */
+}

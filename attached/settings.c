@@ -1,0 +1,124 @@
+/*-------------------------------------------------------------------------
+ *
+ * settings.c
+ *	  Passing the caller's session settings to an attached worker.
+ *
+ * The worker should understand SQL as the caller would: the same
+ * search_path, statement_timeout, DateStyle, TimeZone, custom settings
+ * that row security policies read, and so on.  A new connection already
+ * has the server, database and role defaults; what it lacks is what the
+ * caller's session changed: settings whose source is the client's startup
+ * packet or a SET (including SET LOCAL and function SET clauses).  Those
+ * are sent by name and text value and applied in the worker with the same
+ * privilege checks as a SET by the worker's user.
+ *
+ * Not sent: identity (role, session_authorization), which the worker takes
+ * over separately, the transaction's own characteristics, which belong to
+ * the caller's transaction (a read-only caller gets a read-only worker
+ * through its own flag), and what only makes sense for a client.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "utils/guc.h"
+#include "utils/guc_tables.h"
+
+#include "pg_extension_base/compat.h"
+#include "attached.h"
+
+static const char *const not_sent[] = {
+	"role",
+	"session_authorization",
+	"transaction_isolation",
+	"transaction_read_only",
+	"transaction_deferrable",
+	"client_encoding",
+	"application_name",
+};
+
+static bool is_sent(struct config_generic *setting);
+
+/* Bytes needed for the caller's changed settings. */
+Size
+attached_settings_size(void)
+{
+	int			count;
+	struct config_generic **settings = PGEB_GUC_VARIABLES(&count);
+	Size		size = 1;
+	int			i;
+
+	for (i = 0; i < count; i++)
+	{
+		if (is_sent(settings[i]))
+			size = add_size(size, strlen(settings[i]->name) + 1 +
+							strlen(GetConfigOption(settings[i]->name, false, false)) + 1);
+	}
+	return size;
+}
+
+/* Write "name\0value\0" for each changed setting, then a final "\0". */
+void
+attached_settings_serialize(char *start, Size size)
+{
+	int			count;
+	struct config_generic **settings = PGEB_GUC_VARIABLES(&count);
+	char	   *p = start;
+	int			i;
+
+	for (i = 0; i < count; i++)
+	{
+		const char *value;
+		Size		needed;
+
+		if (!is_sent(settings[i]))
+			continue;
+		value = GetConfigOption(settings[i]->name, false, false);
+		needed = strlen(settings[i]->name) + 1 + strlen(value) + 1;
+		if (p + needed + 1 > start + size)
+			elog(ERROR, "settings changed while being sent to an attached worker");
+		strcpy(p, settings[i]->name);
+		p += strlen(p) + 1;
+		strcpy(p, value);
+		p += strlen(p) + 1;
+	}
+	*p = '\0';
+}
+
+/*
+ * Apply the settings in the worker, as its current user would with SET.
+ * Needs a transaction: some settings check the catalogs.
+ */
+void
+attached_settings_restore(const char *start)
+{
+	const char *p = start;
+
+	while (*p != '\0')
+	{
+		const char *name = p;
+		const char *value = p + strlen(p) + 1;
+
+		(void) set_config_option_ext(name, value, PGC_USERSET, PGC_S_SESSION,
+									 GetUserId(), GUC_ACTION_SET, true, 0, false);
+		p = value + strlen(value) + 1;
+	}
+}
+
+static bool
+is_sent(struct config_generic *setting)
+{
+	int			i;
+
+	if (setting->source != PGC_S_CLIENT && setting->source != PGC_S_SESSION)
+		return false;
+	if (setting->context != PGC_USERSET && setting->context != PGC_SUSET)
+		return false;
+	for (i = 0; i < (int) lengthof(not_sent); i++)
+	{
+		if (strcmp(setting->name, not_sent[i]) == 0)
+			return false;
+	}
+	return true;
+}

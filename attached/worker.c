@@ -1,0 +1,215 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  The attached worker: runs the caller's command and reports back.
+ *
+ * The worker attaches to the caller's shared segment and redirects its
+ * frontend/backend protocol output into the segment's queue, so that
+ * everything a client would receive (row descriptions, rows, command
+ * completions, errors, notices) reaches the caller instead.  It connects
+ * to the database, takes on the caller's identity and settings, runs the
+ * statements as the simple query protocol would (one implicit transaction
+ * for several statements; a statement such as VACUUM that must run outside
+ * a transaction block works when it is alone), commits, sends
+ * ReadyForQuery, and exits.  An ERROR or FATAL is sent to the caller by the
+ * error machinery itself, then the worker exits.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/printtup.h"
+#include "access/xact.h"
+#include "parser/analyze.h"
+#include "libpq/pqformat.h"
+#include "libpq/pqmq.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
+#include "storage/ipc.h"
+#include "storage/proc.h"
+#include "storage/shm_mq.h"
+#include "storage/shm_toc.h"
+#include "tcop/pquery.h"
+#include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/ps_status.h"
+#include "utils/snapmgr.h"
+#include "utils/timeout.h"
+
+#include "attached.h"
+
+static void take_identity(const AttachedWorkerFixed *fixed);
+static void run_command(const char *command, bool send_rows);
+static void run_statement(RawStmt *parsetree, const char *command, bool send_rows);
+
+void
+pgeb_attached_worker_main(Datum main_arg)
+{
+	dsm_segment *segment;
+	shm_toc    *toc;
+	AttachedWorkerFixed *fixed;
+	shm_mq	   *queue;
+	char	   *command;
+	char	   *settings;
+	StringInfoData ready;
+
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGINT, StatementCancelHandler);
+	BackgroundWorkerUnblockSignals();
+
+	/* the caller may be gone already: then there is nobody to tell */
+	CurrentResourceOwner = ResourceOwnerCreate(NULL, ATTACHED_WORKER_TYPE);
+	segment = dsm_attach(DatumGetUInt32(main_arg));
+	if (segment == NULL)
+		proc_exit(0);
+	toc = shm_toc_attach(ATTACHED_TOC_MAGIC, dsm_segment_address(segment));
+	if (toc == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("bad magic number in attached worker shared memory")));
+
+	/* from here on, whatever a client would receive goes to the caller */
+	queue = shm_toc_lookup(toc, ATTACHED_KEY_QUEUE, false);
+	shm_mq_set_sender(queue, MyProc);
+	pq_redirect_to_shm_mq(segment, shm_mq_attach(queue, segment, NULL));
+
+	fixed = shm_toc_lookup(toc, ATTACHED_KEY_FIXED, false);
+	command = shm_toc_lookup(toc, ATTACHED_KEY_COMMAND, false);
+	settings = shm_toc_lookup(toc, ATTACHED_KEY_SETTINGS, false);
+
+	BackgroundWorkerInitializeConnectionByOid(fixed->database_id,
+											  fixed->authenticated_user_id, 0);
+	take_identity(fixed);
+
+	StartTransactionCommand();
+	attached_settings_restore(settings);
+	if (fixed->read_only)
+		SetConfigOption("default_transaction_read_only", "on",
+						PGC_USERSET, PGC_S_SESSION);
+	CommitTransactionCommand();
+
+	run_command(command, fixed->send_rows);
+
+	/* done: ReadyForQuery, and the caller stops reading */
+	pq_beginmessage(&ready, 'Z');
+	pq_sendbyte(&ready, 'I');
+	pq_endmessage(&ready);
+}
+
+/*
+ * Become who the caller is, as a parallel worker does: session user, the
+ * role of SET ROLE, and the current user with its security context (inside
+ * a SECURITY DEFINER function, the function's owner).
+ */
+static void
+take_identity(const AttachedWorkerFixed *fixed)
+{
+	if (fixed->session_user_id != fixed->authenticated_user_id)
+		SetSessionAuthorization(fixed->session_user_id,
+								fixed->session_user_is_superuser);
+	SetCurrentRoleId(fixed->outer_user_id, fixed->outer_user_is_superuser);
+	SetUserIdAndSecContext(fixed->current_user_id, fixed->security_context);
+}
+
+/*
+ * Run every statement of the command, as exec_simple_query does: several
+ * statements share one implicit transaction block, which commits at the
+ * end.  The caller refused transaction control and COPY to or from the
+ * client before starting us.
+ */
+static void
+run_command(const char *command, bool send_rows)
+{
+	MemoryContext command_context;
+	List	   *parsetrees;
+	ListCell   *lc;
+	bool		implicit_block;
+
+	/*
+	 * Parse trees and plans must outlive the transaction: a statement such
+	 * as VACUUM commits it and starts new ones (exec_simple_query keeps them
+	 * in MessageContext for the same reason).
+	 */
+	command_context = AllocSetContextCreate(TopMemoryContext,
+											"pg_extension_base attached command",
+											ALLOCSET_DEFAULT_SIZES);
+
+	pgstat_report_activity(STATE_RUNNING, command);
+	StartTransactionCommand();
+	if (StatementTimeout > 0)
+		enable_timeout_after(STATEMENT_TIMEOUT, StatementTimeout);
+
+	MemoryContextSwitchTo(command_context);
+	parsetrees = pg_parse_query(command);
+	implicit_block = list_length(parsetrees) > 1;
+	if (implicit_block)
+		BeginImplicitTransactionBlock();
+
+	foreach(lc, parsetrees)
+	{
+		RawStmt    *parsetree = lfirst_node(RawStmt, lc);
+		bool		last = (lnext(parsetrees, lc) == NULL);
+
+		run_statement(parsetree, command, send_rows && last);
+		MemoryContextSwitchTo(command_context);
+		if (!last)
+			CommandCounterIncrement();
+	}
+
+	if (implicit_block)
+		EndImplicitTransactionBlock();
+	disable_timeout(STATEMENT_TIMEOUT, false);
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(TopMemoryContext);
+	MemoryContextDelete(command_context);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * Run one statement through a portal, sending its rows when asked and its
+ * command tag (CommandComplete) always.
+ */
+static void
+run_statement(RawStmt *parsetree, const char *command, bool send_rows)
+{
+	CommandTag	tag = CreateCommandTag(parsetree->stmt);
+	bool		snapshot_set = false;
+	List	   *querytrees;
+	List	   *plantrees;
+	Portal		portal;
+	DestReceiver *receiver;
+	QueryCompletion qc;
+	int16		format = 0;		/* text */
+
+	set_ps_display(GetCommandTagName(tag));
+
+	if (analyze_requires_snapshot(parsetree))
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		snapshot_set = true;
+	}
+	querytrees = pg_analyze_and_rewrite_fixedparams(parsetree, command, NULL, 0, NULL);
+	plantrees = pg_plan_queries(querytrees, command, CURSOR_OPT_PARALLEL_OK, NULL);
+	if (snapshot_set)
+		PopActiveSnapshot();
+
+	portal = CreatePortal("", true, true);
+	portal->visible = false;
+	PortalDefineQuery(portal, NULL, command, tag, plantrees, NULL);
+	PortalStart(portal, NULL, 0, InvalidSnapshot);
+	PortalSetResultFormat(portal, 1, &format);
+
+	receiver = CreateDestReceiver(send_rows ? DestRemote : DestNone);
+	if (send_rows)
+		SetRemoteDestReceiverParams(receiver, portal);
+
+	(void) PortalRun(portal, FETCH_ALL, true, true, receiver, receiver, &qc);
+	receiver->rDestroy(receiver);
+	PortalDrop(portal, false);
+
+	EndCommand(&qc, DestRemote, false);
+}
