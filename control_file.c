@@ -9,9 +9,10 @@
  * a target version) reach it through the meta library's function table.
  *
  * Parsing uses the same parser as core's extension.c (ParseConfigFp, the
- * postgresql.conf grammar) and applies the same rule for per-version
- * secondary control files (name--version.control overriding the primary
- * file), so we read what CREATE EXTENSION reads.
+ * postgresql.conf grammar) and applies the same rules for the script
+ * directory (the "directory" parameter) and for per-version secondary
+ * control files (name--version.control in the script directory, overriding
+ * the primary file), so we read what CREATE EXTENSION reads.
  *
  * Runs in the postmaster during shared_preload_libraries processing as well
  * as in backends: it takes no locks and reports problems at the caller's
@@ -67,6 +68,8 @@ static bool parse_control_file_into(PgebControlFile *control, const char *path,
 									bool primary, int elevel);
 static bool parse_control_into(PgebControlFile *control, const char *path,
 							   FILE *file, bool primary, int elevel);
+static PgebControlFile *overlay_secondary(PgebControlFile *control,
+										  const char *version, int elevel);
 static int	compare_entries_by_name(const ListCell *a, const ListCell *b);
 
 /*
@@ -94,21 +97,19 @@ control_directories(void)
 	{
 		ereport(WARNING,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("could not parse extension_control_path; using only the system extension directory")));
+				 errmsg("invalid value for parameter \"extension_control_path\""),
+				 errdetail("Control files are looked for in the system extension directory only.")));
 		return list_make1(psprintf("%s/extension", sharepath));
 	}
 
+	/* as core: "$system" is the compiled-in share directory */
 	foreach(lc, elements)
 	{
 		char	   *element = (char *) lfirst(lc);
 
-		if (strcmp(element, "$system") == 0)
-			result = lappend(result, psprintf("%s/extension", sharepath));
-		else if (strncmp(element, "$system/", 8) == 0)
-			result = lappend(result, psprintf("%s/%s/extension", sharepath,
-											  element + 8));
-		else
-			result = lappend(result, psprintf("%s/extension", element));
+		result = lappend(result, psprintf("%s/extension",
+										  strcmp(element, "$system") == 0 ?
+										  sharepath : element));
 	}
 	return result;
 }
@@ -170,7 +171,9 @@ pgeb_list_control_files(PgebSkipReadFunction skip, void *skip_arg)
 			name = pnstrdup(de->d_name, len - 8);
 			if (strstr(name, "--") != NULL)
 			{
-				secondaries = lappend(secondaries, list_make2(dirname, name));
+				/* only where a primary control file can be its neighbour */
+				if (strstr(name, "--") - name < NAMEDATALEN)
+					secondaries = lappend(secondaries, list_make2(dirname, name));
 				continue;
 			}
 			if (strlen(name) >= NAMEDATALEN)
@@ -190,10 +193,14 @@ pgeb_list_control_files(PgebSkipReadFunction skip, void *skip_arg)
 
 				if (fstatat(dirfd(dir), de->d_name, &st, 0) == 0)
 				{
+					entry->device = (uint64) st.st_dev;
 					entry->inode = (uint64) st.st_ino;
 					entry->size = (int64) st.st_size;
 					entry->mtime_ns = (int64) st.st_mtim.tv_sec * INT64CONST(1000000000) +
 						st.st_mtim.tv_nsec;
+					/* no one can set the change time, unlike mtime */
+					entry->ctime_ns = (int64) st.st_ctim.tv_sec * INT64CONST(1000000000) +
+						st.st_ctim.tv_nsec;
 				}
 			}
 			if (skip == NULL || !skip(entry, skip_arg))
@@ -232,10 +239,9 @@ read_entry(PgebControlFileEntry *entry)
 }
 
 /*
- * The contents of a file, NUL-terminated, read with as few system calls as
- * possible: control files are small, so one read into a reused buffer
- * usually sees the whole file.  NULL with *read_errno set when it cannot be
- * read.
+ * The contents of a file, NUL-terminated, read into a reused buffer (control
+ * files are small: usually one read, then the one that says end of file).
+ * NULL with *read_errno set when it cannot be read.
  */
 static char *
 read_whole_file(const char *path, int *read_errno)
@@ -264,10 +270,9 @@ read_whole_file(const char *path, int *read_errno)
 			pfree(contents.data);
 			return NULL;
 		}
-		appendBinaryStringInfo(&contents, buffer, n);
-		/* a short read of a regular file is its end */
-		if (n < (ssize_t) sizeof(buffer))
+		if (n == 0)
 			break;
+		appendBinaryStringInfo(&contents, buffer, n);
 	}
 	CloseTransientFile(fd);
 	return contents.data;
@@ -303,26 +308,61 @@ pgeb_parse_control_entry(PgebControlFileEntry *entry, int elevel)
 	control->directory = entry->directory;
 	control->superuser = true;	/* core's default */
 
-	text = fmemopen(entry->text, strlen(entry->text), "r");
-	if (text == NULL)
-		elog(ERROR, "could not open control file text in memory: %m");
-	ok = parse_control_into(control, entry->path, text, true, elevel);
-	fclose(text);
-	if (!ok)
-		return NULL;
-	if (control->script_directory == NULL)
-		control->script_directory = control->directory;
-
-	foreach(lc, entry->secondary_versions)
+	/* an empty file sets nothing (and fmemopen may refuse size 0) */
+	if (entry->text[0] != '\0')
 	{
-		if (control->default_version != NULL &&
-			strcmp((char *) lfirst(lc), control->default_version) == 0 &&
-			!parse_control_file_into(control,
-									 psprintf("%s/%s--%s.control", entry->directory,
-											  entry->name, control->default_version),
-									 false, elevel))
+		text = fmemopen(entry->text, strlen(entry->text), "r");
+		if (text == NULL)
+		{
+			ereport(elevel,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("could not parse extension control file \"%s\": %m",
+							entry->path)));
+			return NULL;
+		}
+		ok = parse_control_into(control, entry->path, text, true, elevel);
+		fclose(text);
+		if (!ok)
 			return NULL;
 	}
+	if (control->script_directory == NULL)
+		control->script_directory = control->directory;
+	if (control->default_version == NULL)
+		return control;
+
+	/*
+	 * The secondary control file of the default version lives in the script
+	 * directory, as in core: when that is the control file's directory, the
+	 * listing says whether it exists, without a system call.
+	 */
+	if (strcmp(control->script_directory, control->directory) == 0)
+	{
+		foreach(lc, entry->secondary_versions)
+		{
+			if (strcmp((char *) lfirst(lc), control->default_version) == 0)
+				return overlay_secondary(control, control->default_version, elevel);
+		}
+		return control;
+	}
+	return overlay_secondary(control, control->default_version, elevel);
+}
+
+/*
+ * Overlay the secondary control file of a version, if it exists, on what
+ * the primary control file said.  NULL after reporting at elevel when it
+ * cannot be parsed.
+ */
+static PgebControlFile *
+overlay_secondary(PgebControlFile *control, const char *version, int elevel)
+{
+	char	   *path = psprintf("%s/%s--%s.control", control->script_directory,
+								control->name, version);
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return control;
+	if (!parse_control_file_into(control, path, false, elevel))
+		return NULL;
 	return control;
 }
 
@@ -344,7 +384,6 @@ pgeb_read_control_file(const char *extname, const char *version, int elevel)
 	PgebControlFile *control = NULL;
 	ListCell   *lc;
 	char	   *path = NULL;
-	char	   *secondary;
 	struct stat st;
 
 	foreach(lc, directories)
@@ -384,13 +423,7 @@ pgeb_read_control_file(const char *extname, const char *version, int elevel)
 		version = control->default_version;
 	if (version == NULL)
 		return control;
-
-	secondary = psprintf("%s/%s--%s.control", control->directory, extname, version);
-	if (stat(secondary, &st) == 0 &&
-		!parse_control_file_into(control, secondary, false, elevel))
-		return NULL;
-
-	return control;
+	return overlay_secondary(control, version, elevel);
 }
 
 /*
@@ -440,13 +473,18 @@ parse_control_into(PgebControlFile *control, const char *path, FILE *file,
 			control->module_pathname = pstrdup(item->value);
 		else if (strcmp(item->name, "directory") == 0 && primary)
 		{
-			char		sharepath[MAXPGPATH];
+			/*
+			 * Absolute, or relative to the share directory the control file
+			 * was found in, as core does (on PostgreSQL 18 that may be an
+			 * element of extension_control_path): the parent of the
+			 * control file's "extension" directory.
+			 */
+			char	   *base = pstrdup(control->directory);
 
-			/* absolute, or relative to the share directory, as in core */
-			get_share_path(my_exec_path, sharepath);
+			get_parent_directory(base);
 			control->script_directory = is_absolute_path(item->value) ?
 				pstrdup(item->value) :
-				psprintf("%s/%s", sharepath, item->value);
+				psprintf("%s/%s", base, item->value);
 		}
 		else if (strcmp(item->name, "superuser") == 0)
 			(void) parse_bool(item->value, &control->superuser);

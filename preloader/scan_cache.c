@@ -7,10 +7,12 @@
  * and with a thousand extensions installed, reading them all is most of
  * what pg_extension_base adds to start-up.  Most files have no marker and
  * never change, so the preloader keeps, in the data directory, the identity
- * (inode, size, modification time in ns) of each control file whose text
- * has no marker.  At the next start such a file is not read while its
+ * (device, inode, size, modification and change times in ns) of each
+ * control file whose text has no marker.  At the next start such a file is not read while its
  * identity is unchanged; any change (a new file, a file replaced, edited in
- * place or appended to) gives it a new identity and it is read again.
+ * place or appended to) gives it a new identity and it is read again: even
+ * a tool that restores the modification time cannot restore the change
+ * time.
  *
  * Timestamps are coarser than writes, so a file modified within
  * SCAN_CACHE_SETTLE_NS of the scan is never remembered: a second write in
@@ -31,13 +33,14 @@
 #include <unistd.h>
 
 #include "common/string.h"
+#include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/hsearch.h"
 
 #include "preloader.h"
 
 #define SCAN_CACHE_FILE		"pg_extension_base_preload.cache"
-#define SCAN_CACHE_HEADER	"pg_extension_base preload scan cache 1\n"
+#define SCAN_CACHE_HEADER	"pg_extension_base preload scan cache 2\n"
 
 /* Files modified this recently are not remembered; see the file header. */
 #define SCAN_CACHE_SETTLE_NS	(INT64CONST(2) * 1000000000)
@@ -52,9 +55,11 @@
 typedef struct ScanCacheEntry
 {
 	char		path[SCAN_CACHE_MAX_PATH];
+	uint64		device;
 	uint64		inode;
 	int64		size;
 	int64		mtime_ns;
+	int64		ctime_ns;
 	bool		seen;			/* listed by this scan */
 } ScanCacheEntry;
 
@@ -67,6 +72,7 @@ struct ScanCache
 };
 
 static HTAB *new_table(void);
+static bool same_identity(const ScanCacheEntry *entry, const PgebControlFileEntry *file);
 static int64 now_ns(void);
 
 /* Load the cache left by the last start; an empty one when there is none. */
@@ -94,18 +100,24 @@ scan_cache_load(void)
 	while (fgets(line, sizeof(line), file) != NULL)
 	{
 		char	   *p = line;
-		char	   *end;
-		uint64		inode;
-		int64		size;
-		int64		mtime_ns;
+		char	   *end = line;
+		int64		numbers[5];
 		size_t		len = strlen(line);
+		bool		ok = true;
+		int			i;
 		ScanCacheEntry *entry;
 
-		/* "inode size mtime_ns path\n", parsed by hand: it runs at every start */
-		inode = strtou64(p, &end, 10);
-		size = (end != p) ? strtoi64(p = end, &end, 10) : 0;
-		mtime_ns = (end != p) ? strtoi64(p = end, &end, 10) : 0;
-		if (end == p || *end != ' ' || line[len - 1] != '\n' ||
+		/*
+		 * "device inode size mtime_ns ctime_ns path\n", parsed by hand: it
+		 * runs at every start
+		 */
+		for (i = 0; i < 5 && ok; i++)
+		{
+			numbers[i] = strtoi64(p, &end, 10);
+			ok = (end != p && *end == ' ');
+			p = end;
+		}
+		if (!ok || line[len - 1] != '\n' ||
 			len - (end + 1 - line) > SCAN_CACHE_MAX_PATH)
 		{
 			/* damaged: forget all of it, the next scan reads everything */
@@ -115,9 +127,11 @@ scan_cache_load(void)
 		}
 		line[len - 1] = '\0';
 		entry = hash_search(cache->entries, end + 1, HASH_ENTER, NULL);
-		entry->inode = inode;
-		entry->size = size;
-		entry->mtime_ns = mtime_ns;
+		entry->device = (uint64) numbers[0];
+		entry->inode = (uint64) numbers[1];
+		entry->size = numbers[2];
+		entry->mtime_ns = numbers[3];
+		entry->ctime_ns = numbers[4];
 		entry->seen = false;
 	}
 	FreeFile(file);
@@ -140,8 +154,7 @@ scan_cache_known_unmarked(const PgebControlFileEntry *file, void *arg)
 	if (entry == NULL)
 		return false;
 	entry->seen = true;
-	if (entry->inode != file->inode || entry->size != file->size ||
-		entry->mtime_ns != file->mtime_ns)
+	if (!same_identity(entry, file))
 		return false;
 	cache->skipped++;
 	return true;
@@ -179,16 +192,14 @@ scan_cache_save(ScanCache *cache, List *files)
 
 			/* read: remember it if it has no marker and has settled */
 			if (file->text == NULL || strstr(file->text, PRELOAD_MARKER) != NULL ||
-				file->mtime_ns == 0 ||
-				file->mtime_ns >= cache->scan_start_ns - SCAN_CACHE_SETTLE_NS ||
+				file->ctime_ns == 0 ||
+				Max(file->mtime_ns, file->ctime_ns) >= cache->scan_start_ns - SCAN_CACHE_SETTLE_NS ||
 				strlen(file->path) >= SCAN_CACHE_MAX_PATH)
 				continue;
 
 			/* read for its requirements although remembered, or new */
 			known = hash_search(cache->entries, file->path, HASH_FIND, NULL);
-			changed |= (known == NULL || known->inode != file->inode ||
-						known->size != file->size ||
-						known->mtime_ns != file->mtime_ns);
+			changed |= (known == NULL || !same_identity(known, file));
 		}
 		unmarked = lappend(unmarked, file);
 	}
@@ -198,7 +209,12 @@ scan_cache_save(ScanCache *cache, List *files)
 	while ((entry = hash_seq_search(&status)) != NULL)
 		changed |= !entry->seen;
 
-	if (!changed && list_length(unmarked) == hash_get_num_entries(cache->entries))
+	/*
+	 * Nothing new, or a child re-running the scan (EXEC_BACKEND builds): the
+	 * postmaster's scan is the one that writes.
+	 */
+	if ((!changed && list_length(unmarked) == hash_get_num_entries(cache->entries)) ||
+		IsUnderPostmaster)
 		return;
 
 	out = AllocateFile(SCAN_CACHE_FILE ".tmp", "w");
@@ -214,13 +230,22 @@ scan_cache_save(ScanCache *cache, List *files)
 	{
 		PgebControlFileEntry *file = (PgebControlFileEntry *) lfirst(lc);
 
-		fprintf(out, "%llu %lld %lld %s\n", (unsigned long long) file->inode,
-				(long long) file->size, (long long) file->mtime_ns, file->path);
+		fprintf(out, "%lld %lld %lld %lld %lld %s\n", (long long) file->device,
+				(long long) file->inode, (long long) file->size,
+				(long long) file->mtime_ns, (long long) file->ctime_ns, file->path);
 	}
 	if (FreeFile(out) != 0 || rename(SCAN_CACHE_FILE ".tmp", SCAN_CACHE_FILE) != 0)
 		ereport(LOG,
 				(errcode_for_file_access(),
 				 errmsg("could not write \"%s\": %m", SCAN_CACHE_FILE)));
+}
+
+static bool
+same_identity(const ScanCacheEntry *entry, const PgebControlFileEntry *file)
+{
+	return entry->device == file->device && entry->inode == file->inode &&
+		entry->size == file->size && entry->mtime_ns == file->mtime_ns &&
+		entry->ctime_ns == file->ctime_ns;
 }
 
 static HTAB *

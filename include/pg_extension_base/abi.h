@@ -114,9 +114,11 @@ typedef struct PgebControlFileEntry
 	List	   *secondary_versions; /* char *: name--version.control beside it */
 
 	/* identity of the file, set when list_control_files has a skip test */
+	uint64		device;
 	uint64		inode;
 	int64		size;
 	int64		mtime_ns;
+	int64		ctime_ns;
 } PgebControlFileEntry;
 
 /*
