@@ -195,7 +195,10 @@ register_module(const char *name, const char *library_version,
 				 errhint("Install the same release of every pg_extension_base library and restart the server.")));
 
 	if (find_module(name) >= 0)
-		elog(ERROR, "pg_extension_base module \"%s\" registered twice", name);
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("pg_extension_base module \"%s\" was loaded twice", name),
+				 errhint("Check shared_preload_libraries and the #!shared_preload_libraries lines of control files.")));
 	if (num_modules >= PGEB_MAX_MODULES)
 		elog(ERROR, "too many pg_extension_base modules (at most %d)", PGEB_MAX_MODULES);
 

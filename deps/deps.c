@@ -52,6 +52,7 @@ static void deps_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 								bool readOnlyTree, ProcessUtilityContext context,
 								ParamListInfo params, QueryEnvironment *queryEnv,
 								DestReceiver *dest, QueryCompletion *qc);
+static bool valid_name(const char *name);
 static void prepare_create(CreateExtensionStmt *stmt);
 static void prepare_update(AlterExtensionStmt *stmt);
 static void run_plan(List *plan, const char *schema);
@@ -125,18 +126,36 @@ current_options(void)
 	return options;
 }
 
+/*
+ * Core's rules for extension and version names (check_valid_extension_name
+ * and check_valid_version_name, which run after us): a name that breaks
+ * them must not make us look for files, so we leave it to core's error.
+ */
+static bool
+valid_name(const char *name)
+{
+	size_t		len = name ? strlen(name) : 0;
+
+	return len > 0 && strstr(name, "--") == NULL &&
+		name[0] != '-' && name[len - 1] != '-' &&
+		first_dir_separator(name) == NULL;
+}
+
 /* Before CREATE EXTENSION x [SCHEMA s] [VERSION v]. */
 static void
 prepare_create(CreateExtensionStmt *stmt)
 {
 	DepsOptions options = current_options();
+	const char *version = option_string(stmt->options, "new_version");
+
+	if (!valid_name(stmt->extname) || (version != NULL && !valid_name(version)))
+		return;
 
 	/* already there: core raises its error or notice, nothing to prepare */
 	if (pgeb_api->installed_extension_version(stmt->extname) != NULL)
 		return;
 
-	run_plan(deps_plan(pgeb_api, &options, stmt->extname, NULL,
-					   option_string(stmt->options, "new_version")),
+	run_plan(deps_plan(pgeb_api, &options, stmt->extname, NULL, version),
 			 option_string(stmt->options, "schema"));
 }
 
@@ -145,14 +164,18 @@ static void
 prepare_update(AlterExtensionStmt *stmt)
 {
 	DepsOptions options = current_options();
-	char	   *installed = pgeb_api->installed_extension_version(stmt->extname);
+	const char *version = option_string(stmt->options, "new_version");
+	char	   *installed;
+
+	if (!valid_name(stmt->extname) || (version != NULL && !valid_name(version)))
+		return;
+	installed = pgeb_api->installed_extension_version(stmt->extname);
 
 	/* not installed: core raises its error */
 	if (installed == NULL)
 		return;
 
-	run_plan(deps_plan(pgeb_api, &options, stmt->extname, installed,
-					   option_string(stmt->options, "new_version")),
+	run_plan(deps_plan(pgeb_api, &options, stmt->extname, installed, version),
 			 NULL);
 }
 

@@ -26,10 +26,15 @@
 
 #include <dirent.h>
 
+#include "commands/extension.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "nodes/value.h"
 #include "storage/fd.h"
 
+#include "utils/acl.h"
+
+#include "pg_extension_base/compat.h"
 #include "deps.h"
 
 /* An edge of the version graph: the script name--from--to.sql. */
@@ -64,6 +69,8 @@ static List *versions_passed(PgebControlFile *control, const char *from_version,
 							 const char *to_version);
 static ExtensionScripts *read_scripts(PgebControlFile *control);
 static List *shortest_path(List *updates, List *sources, const char *target);
+static bool can_update(PgebControlFile *control, const char *installed,
+					   const char *target);
 static void add_action(Planner *planner, DepsActionKind kind,
 					   const char *extname, const char *version);
 static void report_cycle(Planner *planner, const char *extname);
@@ -114,13 +121,23 @@ plan_extension(Planner *planner, const char *extname,
 		char	   *installed;
 		PgebControlFile *required_control;
 
+		installed = planner->api->installed_extension_version(required);
+
+		/*
+		 * A cycle is an error when it runs through an extension we would
+		 * have to create (core's CASCADE refuses it too); installed
+		 * extensions that require each other are core's business.
+		 */
 		if (string_member(planner->stack, required))
-			report_cycle(planner, required);
+		{
+			if (installed == NULL)
+				report_cycle(planner, required);
+			continue;
+		}
 		if (list_member(planner->visited, makeString(required)))
 			continue;
 		planner->visited = lappend(planner->visited, makeString(required));
 
-		installed = planner->api->installed_extension_version(required);
 		required_control = planner->api->read_control_file(required, NULL, DEBUG1);
 
 		if (installed == NULL)
@@ -138,7 +155,8 @@ plan_extension(Planner *planner, const char *extname,
 			const char *target = required_control->default_version;
 
 			if (planner->options->update_existing && target != NULL &&
-				strcmp(installed, target) != 0)
+				strcmp(installed, target) != 0 &&
+				can_update(required_control, installed, target))
 			{
 				plan_extension(planner, required, installed, target);
 				add_action(planner, DEPS_UPDATE, required, target);
@@ -251,6 +269,8 @@ read_scripts(PgebControlFile *control)
 
 		if (separator == NULL)
 			scripts->install_versions = lappend(scripts->install_versions, versions);
+		else if (strstr(separator + 2, "--") != NULL)
+			continue;			/* not a script core would use */
 		else
 		{
 			UpdateScript *update = palloc(sizeof(UpdateScript));
@@ -326,6 +346,32 @@ shortest_path(List *updates, List *sources, const char *target)
 	return NIL;
 }
 
+/*
+ * Whether we should update an installed requirement: only along an update
+ * path, and only when the current user may (core requires ownership).  We
+ * add to what core does, never make a statement core would accept fail, so
+ * otherwise the requirement stays as it is, with a NOTICE.
+ */
+static bool
+can_update(PgebControlFile *control, const char *installed, const char *target)
+{
+	ExtensionScripts *scripts = read_scripts(control);
+	const char *reason = NULL;
+
+	if (shortest_path(scripts->updates, list_make1((char *) installed), target) == NIL)
+		reason = "there is no update path";
+	else if (!PGEB_EXTENSION_OWNERCHECK(get_extension_oid(control->name, false),
+										GetUserId()))
+		reason = "the current user does not own it";
+
+	if (reason == NULL)
+		return true;
+	ereport(NOTICE,
+			(errmsg("not updating required extension \"%s\" from version \"%s\" to \"%s\": %s",
+					control->name, installed, target, reason)));
+	return false;
+}
+
 static void
 add_action(Planner *planner, DepsActionKind kind, const char *extname,
 		   const char *version)
@@ -359,8 +405,8 @@ report_cycle(Planner *planner, const char *extname)
 			(errcode(ERRCODE_INVALID_RECURSION),
 			 errmsg("cyclic dependency detected between extensions \"%s\" and \"%s\"",
 					extname, (char *) llast(planner->stack)),
-			 errdetail("The requirements form a cycle: %s.", chain.data),
-			 errhint("Nothing was created or updated.")));
+			 errdetail("The requirements form a cycle: %s; nothing was created or updated.",
+					   chain.data)));
 }
 
 static bool

@@ -394,16 +394,18 @@ emit_libraries(List *result, List **seen, PreloadRequest *request)
 
 /*
  * The name that identifies a library for de-duplication: "$libdir/x.so",
- * "$libdir/x" and "x" are the same library.
+ * "$libdir/x", "x" and "/some/dir/x.so" are the same library.  (Two
+ * different files of the same name are very unlikely; de-duplicating them
+ * wrongly would only skip the second, and load_file would have refused it
+ * anyway if it were the same file.)
  */
 static char *
 library_key(const char *library)
 {
-	const char *base = library;
+	const char *base = last_dir_separator(library);
 	size_t		len;
 
-	if (strncmp(base, "$libdir/", 8) == 0)
-		base += 8;
+	base = base ? base + 1 : library;
 	len = strlen(base);
 	if (len > strlen(DLSUFFIX) &&
 		strcmp(base + len - strlen(DLSUFFIX), DLSUFFIX) == 0)

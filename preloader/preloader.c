@@ -230,6 +230,7 @@ load_library(const PgExtensionBaseApi *api, PreloadedLibrary *library)
 								   library->control_path);
 	MemoryContext caller_context = CurrentMemoryContext;
 
+	library->loaded = true;
 	if (preload_failure_action == PRELOAD_FAILURE_ERROR)
 		api->load_library(library->library_name, context);
 	else
@@ -247,7 +248,8 @@ load_library(const PgExtensionBaseApi *api, PreloadedLibrary *library)
 			FlushErrorState();
 			MemoryContextSwitchTo(caller_context);
 
-			library->error = error->message;
+			library->loaded = false;
+			library->error = error->message ? error->message : "unknown error";
 			ereport(WARNING,
 					(errcode(error->sqlerrcode),
 					 errmsg("could not preload library \"%s\" requested by extension control file \"%s\": %s",
@@ -257,7 +259,6 @@ load_library(const PgExtensionBaseApi *api, PreloadedLibrary *library)
 		}
 		PG_END_TRY();
 	}
-	library->loaded = (library->error == NULL);
 	pfree(context);
 }
 

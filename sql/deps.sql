@@ -77,6 +77,19 @@ CREATE EXTENSION pgeb_deps_broken;
 \set VERBOSITY default
 SELECT * FROM deps_state;
 
+-- an installed requirement without an update path to its default version
+-- stays as it is: we add to core, never make it fail
+CREATE EXTENSION pgeb_deps_stuck VERSION '1.0';
+CREATE EXTENSION pgeb_deps_needs_stuck;
+SELECT * FROM deps_state;
+DROP EXTENSION pgeb_deps_needs_stuck, pgeb_deps_stuck;
+
+-- a name that breaks core's rules never makes us look for files
+CREATE EXTENSION "../../pgeb_deps_leaf";
+CREATE EXTENSION pgeb_deps_leaf;
+ALTER EXTENSION pgeb_deps_leaf UPDATE TO '../1.0';
+DROP EXTENSION pgeb_deps_leaf;
+
 -- inside a transaction block, a failure rolls back every step
 BEGIN;
 CREATE EXTENSION pgeb_deps_new;
@@ -121,7 +134,15 @@ DROP EXTENSION pgeb_deps_trusted_app, pgeb_deps_trusted_dep;
 CREATE EXTENSION pgeb_deps_trusted_app VERSION '1.0';
 SELECT * FROM deps_state;
 DROP EXTENSION pgeb_deps_trusted_app, pgeb_deps_trusted_dep;
+-- a requirement the user does not own is not updated, and CREATE goes on
 RESET ROLE;
+CREATE EXTENSION pgeb_deps_trusted_dep VERSION '1.0';
+SET ROLE pgeb_deps_user;
+CREATE EXTENSION pgeb_deps_trusted_app VERSION '1.0';
+SELECT * FROM deps_state;
+DROP EXTENSION pgeb_deps_trusted_app;
+RESET ROLE;
+DROP EXTENSION pgeb_deps_trusted_dep;
 REVOKE SELECT ON deps_state FROM pgeb_deps_user;
 REVOKE CREATE ON SCHEMA public FROM pgeb_deps_user;
 DO $$ BEGIN

@@ -197,6 +197,7 @@ static inline const PgExtensionBaseApi *
 pgeb_attach_component(const char *module_name)
 {
 	const PgExtensionBaseApi *api;
+	int			needed_minor;
 
 	if (!process_shared_preload_libraries_in_progress)
 		ereport(ERROR,
@@ -217,7 +218,9 @@ pgeb_attach_component(const char *module_name)
 		elog(ERROR, "rendezvous variable \"%s\" does not hold a pg_extension_base function table",
 			 PGEB_RENDEZVOUS_NAME);
 
-	if (api->abi_major != PGEB_ABI_MAJOR)
+	/* same major, and the minor version (fields added at the end) we need */
+	needed_minor = PGEB_ABI_MINOR;
+	if (api->abi_major != PGEB_ABI_MAJOR || api->abi_minor < needed_minor)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("%s was built for pg_extension_base ABI version %d.%d, but the loaded pg_extension_base provides ABI version %d.%d",

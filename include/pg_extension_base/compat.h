@@ -69,8 +69,20 @@
 #endif
 
 /*
- * The shared-library suffix, which core passes only to the files that need
- * it before PostgreSQL 16.
+ * Ownership of an extension: pg_extension_ownercheck() became
+ * object_ownercheck() in PostgreSQL 16.
+ */
+#if PG_VERSION_NUM >= 160000
+#define PGEB_EXTENSION_OWNERCHECK(extoid, roleid) \
+	object_ownercheck(ExtensionRelationId, (extoid), (roleid))
+#else
+#define PGEB_EXTENSION_OWNERCHECK(extoid, roleid) \
+	pg_extension_ownercheck((extoid), (roleid))
+#endif
+
+/*
+ * The shared-library suffix; pg_config.h has defined it since PostgreSQL
+ * 15, this only guards against a build that does not include it.
  */
 #ifndef DLSUFFIX
 #define DLSUFFIX ".so"
