@@ -38,24 +38,28 @@ sub start_long_command
 	return ($session, $pid);
 }
 
+# After the caller's statement was interrupted: its worker ends, the caller
+# goes on and was told why.
+sub expect_interrupted
+{
+	my ($session, $what, $reason) = @_;
+	ok($node->poll_query_until('postgres', workers_running(0)),
+		"$what terminates the attached worker");
+	like($session->query('SELECT 42'), qr/^42$/m, 'the caller goes on');
+	like($session->{stderr}, $reason, 'and was told why');
+	$session->quit;
+}
+
 # cancel from another session
 my ($session, $pid) = start_long_command();
 $node->safe_psql('postgres', "SELECT pg_cancel_backend($pid)");
-ok($node->poll_query_until('postgres', workers_running(0)),
-	'cancelling the caller terminates its attached worker');
-like($session->query('SELECT 1'), qr/^1$/m, 'the caller goes on');
-like($session->{stderr}, qr/canceling statement due to user request/,
-	'and was told why');
-$session->quit;
+expect_interrupted($session, 'cancelling the caller',
+	qr/canceling statement due to user request/);
 
 # the caller's statement_timeout
 ($session, $pid) = start_long_command("SET statement_timeout = '1s';");
-ok($node->poll_query_until('postgres', workers_running(0)),
-	'the caller\'s statement_timeout ends the attached worker');
-like($session->query('SELECT 2'), qr/^2$/m, 'the caller goes on');
-like($session->{stderr}, qr/canceling statement due to statement timeout/,
-	'and was told why');
-$session->quit;
+expect_interrupted($session, "the caller's statement_timeout",
+	qr/canceling statement due to statement timeout/);
 
 # the caller's exit
 ($session, $pid) = start_long_command();
