@@ -22,7 +22,7 @@ PUBLIC_HEADERS = include/pg_extension_base/abi.h include/pg_extension_base/compa
 
 REGRESS = meta preloader deps attached
 REGRESS_OPTS = --temp-config=$(srcdir)/sql/regress.conf \
-	--temp-instance=$(CURDIR)/tmp_regress
+	--temp-instance=$(CURDIR)/tmp_regress --encoding=UTF8 --no-locale
 TAP_TESTS = 1
 
 include Makefile.common

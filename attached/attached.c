@@ -39,7 +39,7 @@ _PG_init(void)
 }
 
 bool
-attached_module_loaded(void)
+pgeb_attached_module_loaded(void)
 {
 	return loaded;
 }

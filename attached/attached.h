@@ -12,7 +12,7 @@
 #ifndef PG_EXTENSION_BASE_ATTACHED_H
 #define PG_EXTENSION_BASE_ATTACHED_H
 
-#include "postgres.h"
+#include "nodes/pg_list.h"
 
 #define ATTACHED_MODULE_NAME	"pg_extension_base_attached"
 #define ATTACHED_WORKER_TYPE	"pg_extension_base attached worker"
@@ -22,7 +22,7 @@
 
 #define ATTACHED_KEY_FIXED		1	/* AttachedWorkerFixed */
 #define ATTACHED_KEY_COMMAND	2	/* the command, NUL-terminated */
-#define ATTACHED_KEY_SETTINGS	3	/* "name\0value\0" pairs, then "\0" */
+#define ATTACHED_KEY_SETTINGS	3	/* see settings.c */
 #define ATTACHED_KEY_QUEUE		4	/* shm_mq, worker to caller */
 
 /* Room for a few rows in flight; the queue streams larger results. */
@@ -35,6 +35,8 @@
 typedef struct AttachedWorkerFixed
 {
 	Oid			database_id;
+	Oid			caller_database_id;
+	int			caller_encoding;	/* what the caller's side speaks */
 	Oid			authenticated_user_id;	/* the worker connects as this user */
 	Oid			session_user_id;	/* then takes the caller's identity: */
 	bool		session_user_is_superuser;
@@ -47,12 +49,15 @@ typedef struct AttachedWorkerFixed
 } AttachedWorkerFixed;
 
 /* attached.c */
-extern bool attached_module_loaded(void);
+extern bool pgeb_attached_module_loaded(void);
 
 /* settings.c */
-extern Size attached_settings_size(void);
-extern void attached_settings_serialize(char *start, Size size);
-extern void attached_settings_restore(const char *start);
+extern Size pgeb_attached_settings_size(void);
+extern void pgeb_attached_settings_serialize(char *start, Size size);
+extern void pgeb_attached_settings_restore(const char *start);
+
+/* statements.c */
+extern void pgeb_attached_check_statements(List *parsetrees, bool same_database);
 
 /* worker.c */
 extern PGDLLEXPORT void pgeb_attached_worker_main(Datum main_arg);

@@ -44,6 +44,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "mb/pg_wchar.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
@@ -55,7 +56,7 @@
 
 static AttachedWorker *start_worker(char *command, char *databaseName,
 									char *userName, bool sendRows);
-static void refuse_unsupported(const char *command);
+static void refuse_unsupported(const char *command, bool same_database);
 static void command_syntax_error_callback(void *arg);
 static dsm_segment *create_segment(const char *command, Oid databaseId,
 								   Oid userId, bool sendRows, shm_mq **queue);
@@ -100,13 +101,12 @@ start_worker(char *command, char *databaseName, char *userName, bool sendRows)
 	BackgroundWorker bgw = {0};
 	shm_mq	   *queue;
 
-	if (!attached_module_loaded())
+	if (!pgeb_attached_module_loaded())
 		pgeb_require_loaded(NULL, ATTACHED_MODULE_NAME);
 	if (command == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the command of an attached worker must not be null")));
-	refuse_unsupported(command);
 
 	if (databaseName != NULL)
 	{
@@ -120,11 +120,23 @@ start_worker(char *command, char *databaseName, char *userName, bool sendRows)
 	}
 	if (userName != NULL)
 		userId = get_role_oid(userName, false);
+	refuse_unsupported(command, databaseId == MyDatabaseId);
 
 	worker = palloc0(sizeof(AttachedWorker));
 	worker->command = pstrdup(command);
 	worker->sharedMemorySegment = create_segment(command, databaseId, userId,
 												 sendRows, &queue);
+
+	/*
+	 * The worker ends with the memory context it belongs to; and detaching
+	 * the segment (at the end, at abort, at exit) terminates it if it still
+	 * runs.  Both callbacks before anything else can fail.
+	 */
+	worker->endCallback.func = end_on_context_reset;
+	worker->endCallback.arg = worker;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &worker->endCallback);
+	on_dsm_detach(worker->sharedMemorySegment, terminate_on_detach,
+				  PointerGetDatum(worker));
 
 	snprintf(bgw.bgw_name, BGW_MAXLEN, "%s for PID %d", ATTACHED_WORKER_TYPE, MyProcPid);
 	snprintf(bgw.bgw_type, BGW_MAXLEN, ATTACHED_WORKER_TYPE);
@@ -142,29 +154,20 @@ start_worker(char *command, char *databaseName, char *userName, bool sendRows)
 				 errmsg("could not register background process"),
 				 errhint("You may need to increase max_worker_processes.")));
 
-	/* from now on, detaching the segment terminates the worker */
-	on_dsm_detach(worker->sharedMemorySegment, terminate_on_detach,
-				  PointerGetDatum(worker));
 	worker->outputQueue = shm_mq_attach(queue, worker->sharedMemorySegment,
 										worker->workerHandle);
-
-	worker->endCallback.func = end_on_context_reset;
-	worker->endCallback.arg = worker;
-	MemoryContextRegisterResetCallback(CurrentMemoryContext, &worker->endCallback);
-
 	return worker;
 }
 
 /*
- * Refuse, before starting anything, what an attached worker cannot do: it
- * has no client to copy from or to, and its transaction is its own.
+ * Refuse, before starting anything, what an attached worker cannot do (see
+ * statements.c); the worker checks its own parse again.
  */
 static void
-refuse_unsupported(const char *command)
+refuse_unsupported(const char *command, bool same_database)
 {
 	ErrorContextCallback errcallback;
 	List	   *parsetrees;
-	ListCell   *lc;
 
 	/* a syntax error's position is one in the command, not in our query */
 	errcallback.callback = command_syntax_error_callback;
@@ -174,28 +177,7 @@ refuse_unsupported(const char *command)
 	parsetrees = raw_parser(command, RAW_PARSE_DEFAULT);
 	error_context_stack = errcallback.previous;
 
-	if (parsetrees == NIL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the command of an attached worker must not be empty")));
-
-	foreach(lc, parsetrees)
-	{
-		Node	   *stmt = lfirst_node(RawStmt, lc)->stmt;
-
-		if (IsA(stmt, TransactionStmt))
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("transaction control statements are not allowed in attached workers"),
-					 errdetail("The command runs in a transaction of its own, which commits when it ends."),
-					 errhint("Run the statements without BEGIN, COMMIT, ROLLBACK, SAVEPOINT or PREPARE TRANSACTION.")));
-		if (IsA(stmt, CopyStmt) && ((CopyStmt *) stmt)->filename == NULL &&
-			!((CopyStmt *) stmt)->is_program)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("COPY FROM STDIN and COPY TO STDOUT are not allowed in attached workers"),
-					 errdetail("An attached worker has no client to copy from or to.")));
-	}
+	pgeb_attached_check_statements(parsetrees, same_database);
 }
 
 /* Report a syntax error's position as one in the command. */
@@ -218,7 +200,7 @@ create_segment(const char *command, Oid databaseId, Oid userId, bool sendRows,
 			   shm_mq **queue)
 {
 	shm_toc_estimator estimator;
-	Size		settings_size = userId == InvalidOid ? attached_settings_size() : 1;
+	Size		settings_size = userId == InvalidOid ? pgeb_attached_settings_size() : 1;
 	Size		size;
 	dsm_segment *segment;
 	shm_toc    *toc;
@@ -239,6 +221,8 @@ create_segment(const char *command, Oid databaseId, Oid userId, bool sendRows,
 
 	fixed = shm_toc_allocate(toc, sizeof(AttachedWorkerFixed));
 	fixed->database_id = databaseId;
+	fixed->caller_database_id = MyDatabaseId;
+	fixed->caller_encoding = GetDatabaseEncoding();
 	fixed->send_rows = sendRows;
 	fill_identity(fixed, userId);
 	shm_toc_insert(toc, ATTACHED_KEY_FIXED, fixed);
@@ -249,7 +233,7 @@ create_segment(const char *command, Oid databaseId, Oid userId, bool sendRows,
 
 	settings = shm_toc_allocate(toc, settings_size);
 	if (userId == InvalidOid)
-		attached_settings_serialize(settings, settings_size);
+		pgeb_attached_settings_serialize(settings, settings_size);
 	else
 		settings[0] = '\0';
 	shm_toc_insert(toc, ATTACHED_KEY_SETTINGS, settings);
@@ -286,7 +270,7 @@ fill_identity(AttachedWorkerFixed *fixed, Oid userId)
 	fixed->session_user_id = GetSessionUserId();
 	fixed->session_user_is_superuser = superuser_arg(fixed->session_user_id);
 	fixed->outer_user_id = GetCurrentRoleId();
-	fixed->outer_user_is_superuser = session_auth_is_superuser;
+	fixed->outer_user_is_superuser = PGEB_CURRENT_ROLE_IS_SUPERUSER;
 	GetUserIdAndSecContext(&fixed->current_user_id, &fixed->security_context);
 	fixed->read_only = XactReadOnly;
 }
@@ -298,9 +282,14 @@ terminate_on_detach(dsm_segment *segment, Datum arg)
 	AttachedWorker *worker = (AttachedWorker *) DatumGetPointer(arg);
 
 	if (!worker->finished)
-		TerminateBackgroundWorker(worker->workerHandle);
+	{
+		if (worker->workerHandle != NULL)
+			TerminateBackgroundWorker(worker->workerHandle);
+		worker->detachedEarly = true;
+	}
 	worker->finished = true;
 	worker->sharedMemorySegment = NULL;
+	worker->outputQueue = NULL;
 }
 
 /* Memory context reset callback: the worker ends with its context. */
@@ -313,6 +302,12 @@ end_on_context_reset(void *arg)
 char *
 ReadFromAttachedWorker(AttachedWorker *worker, bool wait)
 {
+	if (worker->detachedEarly && !worker->ended)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("attached worker was ended before it finished its command"),
+				 errdetail("Its shared memory was released when the transaction that started it ended.")));
+
 	while (!worker->finished)
 	{
 		Size		nbytes;
@@ -333,17 +328,23 @@ ReadFromAttachedWorker(AttachedWorker *worker, bool wait)
 					 errdetail("The worker's changes are rolled back, unless it committed before it exited.")));
 		}
 
-		message.data = data;
-		message.len = nbytes;
-		message.maxlen = nbytes;
-		message.cursor = 0;
+		/* a copy, NUL-terminated, as the pq_getmsg functions expect */
+		initStringInfo(&message);
+		appendBinaryStringInfo(&message, data, nbytes);
 		type = pq_getmsgbyte(&message);
 		switch (type)
 		{
 			case 'C':			/* CommandComplete */
-				worker->commandsDone++;
-				return pstrdup(pq_getmsgstring(&message));
-			case 'E':			/* ErrorResponse */
+				{
+					char	   *tag = pstrdup(pq_getmsgstring(&message));
+
+					pfree(message.data);
+					return tag;
+				}
+			case 'E':			/* ErrorResponse: the worker exits after it */
+				worker->finished = true;
+				handle_error_message(worker, &message);
+				break;
 			case 'N':			/* NoticeResponse */
 				handle_error_message(worker, &message);
 				break;
@@ -355,11 +356,17 @@ ReadFromAttachedWorker(AttachedWorker *worker, bool wait)
 				break;
 			case 'Z':			/* ReadyForQuery: committed and done */
 				worker->finished = true;
+				if (worker->resultDesc != NULL && !worker->resultChecked)
+					ereport(ERROR,
+							(errcode(ERRCODE_DATATYPE_MISMATCH),
+							 errmsg("the result of the attached worker does not match the column list"),
+							 errdetail("The last statement returns no result set.")));
 				break;
 			default:
 				/* nothing else concerns us (ParameterStatus, ...) */
 				break;
 		}
+		pfree(message.data);
 	}
 	return NULL;
 }
@@ -418,7 +425,8 @@ handle_row_description(AttachedWorker *worker, StringInfo message)
 		(void) pq_getmsgint(message, 4);	/* type modifier */
 		(void) pq_getmsgint(message, 2);	/* format */
 
-		if (type != TupleDescAttr(worker->resultDesc, i)->atttypid)
+		/* a row description names base types, not domains */
+		if (type != getBaseType(TupleDescAttr(worker->resultDesc, i)->atttypid))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("the result of the attached worker does not match the column list"),
@@ -493,6 +501,8 @@ ReadResultsFromAttachedWorker(AttachedWorker *worker, Tuplestorestate *store,
 bool
 IsAttachedWorkerRunning(AttachedWorker *worker)
 {
+	if (!worker->finished && worker->workerHandle != NULL)
+		(void) GetBackgroundWorkerPid(worker->workerHandle, &worker->workerPid);
 	return !worker->finished;
 }
 

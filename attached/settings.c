@@ -9,8 +9,10 @@
  * has the server, database and role defaults; what it lacks is what the
  * caller's session changed: settings whose source is the client's startup
  * packet or a SET (including SET LOCAL and function SET clauses).  Those
- * are sent by name and text value and applied in the worker with the same
- * privilege checks as a SET by the worker's user.
+ * are sent by name and text value, with the context and role that set them
+ * (as core's RestoreGUCState does), and applied in the worker with those:
+ * a superuser's SET log_statement survives a later SET ROLE, for example,
+ * and nobody gains anything the caller's session did not already have.
  *
  * Not sent: identity (role, session_authorization), which the worker takes
  * over separately, the transaction's own characteristics, which belong to
@@ -38,11 +40,14 @@ static const char *const not_sent[] = {
 	"application_name",
 };
 
+/* room for a GucContext or an Oid in decimal, with its NUL */
+#define SETTING_NUMBER_LEN 12
+
 static bool is_sent(struct config_generic *setting);
 
 /* Bytes needed for the caller's changed settings. */
 Size
-attached_settings_size(void)
+pgeb_attached_settings_size(void)
 {
 	int			count;
 	struct config_generic **settings = PGEB_GUC_VARIABLES(&count);
@@ -53,14 +58,18 @@ attached_settings_size(void)
 	{
 		if (is_sent(settings[i]))
 			size = add_size(size, strlen(settings[i]->name) + 1 +
-							strlen(GetConfigOption(settings[i]->name, false, false)) + 1);
+							strlen(GetConfigOption(settings[i]->name, false, false)) + 1 +
+							2 * SETTING_NUMBER_LEN);
 	}
 	return size;
 }
 
-/* Write "name\0value\0" for each changed setting, then a final "\0". */
+/*
+ * Write "name\0value\0context\0role\0" for each changed setting, then a
+ * final "\0".
+ */
 void
-attached_settings_serialize(char *start, Size size)
+pgeb_attached_settings_serialize(char *start, Size size)
 {
 	int			count;
 	struct config_generic **settings = PGEB_GUC_VARIABLES(&count);
@@ -75,34 +84,39 @@ attached_settings_serialize(char *start, Size size)
 		if (!is_sent(settings[i]))
 			continue;
 		value = GetConfigOption(settings[i]->name, false, false);
-		needed = strlen(settings[i]->name) + 1 + strlen(value) + 1;
+		needed = strlen(settings[i]->name) + 1 + strlen(value) + 1 +
+			2 * SETTING_NUMBER_LEN;
 		if (p + needed + 1 > start + size)
 			elog(ERROR, "settings changed while being sent to an attached worker");
-		strcpy(p, settings[i]->name);
-		p += strlen(p) + 1;
-		strcpy(p, value);
-		p += strlen(p) + 1;
+		p += sprintf(p, "%s", settings[i]->name) + 1;
+		p += sprintf(p, "%s", value) + 1;
+		p += sprintf(p, "%d", (int) settings[i]->scontext) + 1;
+		p += sprintf(p, "%u", settings[i]->srole) + 1;
 	}
 	*p = '\0';
 }
 
 /*
- * Apply the settings in the worker, as its current user would with SET.
- * Needs a transaction: some settings check the catalogs.
+ * Apply the settings in the worker, with the context and role that set
+ * them in the caller.  Needs a transaction: some settings check the
+ * catalogs.
  */
 void
-attached_settings_restore(const char *start)
+pgeb_attached_settings_restore(const char *start)
 {
 	const char *p = start;
 
 	while (*p != '\0')
 	{
 		const char *name = p;
-		const char *value = p + strlen(p) + 1;
+		const char *value = name + strlen(name) + 1;
+		const char *context = value + strlen(value) + 1;
+		const char *role = context + strlen(context) + 1;
 
-		(void) set_config_option_ext(name, value, PGC_USERSET, PGC_S_SESSION,
-									 GetUserId(), GUC_ACTION_SET, true, 0, false);
-		p = value + strlen(value) + 1;
+		(void) set_config_option_ext(name, value, (GucContext) atoi(context),
+									 PGC_S_SESSION, (Oid) strtoul(role, NULL, 10),
+									 GUC_ACTION_SET, true, 0, false);
+		p = role + strlen(role) + 1;
 	}
 }
 

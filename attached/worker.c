@@ -23,6 +23,7 @@
 #include "parser/analyze.h"
 #include "libpq/pqformat.h"
 #include "libpq/pqmq.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -34,17 +35,20 @@
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
+#include "commands/dbcommands.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/ps_status.h"
 #include "utils/snapmgr.h"
 #include "utils/timeout.h"
 
+#include "pg_extension_base/compat.h"
 #include "attached.h"
 
 static void take_identity(const AttachedWorkerFixed *fixed);
-static void run_command(const char *command, bool send_rows);
-static void run_statement(RawStmt *parsetree, const char *command, bool send_rows);
+static void run_command(const char *command, bool send_rows, bool same_database);
+static void run_statement(RawStmt *parsetree, const char *command, bool send_rows,
+						  bool last, bool implicit_block);
 
 void
 pgeb_attached_worker_main(Datum main_arg)
@@ -70,7 +74,7 @@ pgeb_attached_worker_main(Datum main_arg)
 	if (toc == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("bad magic number in attached worker shared memory")));
+				 errmsg("invalid magic number in dynamic shared memory segment")));
 
 	/* from here on, whatever a client would receive goes to the caller */
 	queue = shm_toc_lookup(toc, ATTACHED_KEY_QUEUE, false);
@@ -86,13 +90,27 @@ pgeb_attached_worker_main(Datum main_arg)
 	take_identity(fixed);
 
 	StartTransactionCommand();
-	attached_settings_restore(settings);
+	pgeb_attached_settings_restore(settings);
 	if (fixed->read_only)
 		SetConfigOption("default_transaction_read_only", "on",
 						PGC_USERSET, PGC_S_SESSION);
+
+	/*
+	 * Speak the caller's encoding: what we send is converted to it, and the
+	 * command, written in it, is converted to ours (another database may
+	 * have another encoding).
+	 */
+	if (PrepareClientEncoding(fixed->caller_encoding) < 0 ||
+		SetClientEncoding(fixed->caller_encoding) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot convert between the encodings of database \"%s\" and of the caller's database",
+						get_database_name(MyDatabaseId))));
+	command = pg_any_to_server(command, strlen(command), fixed->caller_encoding);
 	CommitTransactionCommand();
 
-	run_command(command, fixed->send_rows);
+	run_command(command, fixed->send_rows,
+				fixed->caller_database_id == MyDatabaseId);
 
 	/* done: ReadyForQuery, and the caller stops reading */
 	pq_beginmessage(&ready, 'Z');
@@ -122,7 +140,7 @@ take_identity(const AttachedWorkerFixed *fixed)
  * client before starting us.
  */
 static void
-run_command(const char *command, bool send_rows)
+run_command(const char *command, bool send_rows, bool same_database)
 {
 	MemoryContext command_context;
 	List	   *parsetrees;
@@ -145,6 +163,10 @@ run_command(const char *command, bool send_rows)
 
 	MemoryContextSwitchTo(command_context);
 	parsetrees = pg_parse_query(command);
+
+	/* our parse may differ from the caller's: check it again */
+	pgeb_attached_check_statements(parsetrees, same_database);
+
 	implicit_block = list_length(parsetrees) > 1;
 	if (implicit_block)
 		BeginImplicitTransactionBlock();
@@ -154,16 +176,13 @@ run_command(const char *command, bool send_rows)
 		RawStmt    *parsetree = lfirst_node(RawStmt, lc);
 		bool		last = (lnext(parsetrees, lc) == NULL);
 
-		run_statement(parsetree, command, send_rows && last);
+		run_statement(parsetree, command, send_rows && last, last, implicit_block);
 		MemoryContextSwitchTo(command_context);
 		if (!last)
 			CommandCounterIncrement();
 	}
 
-	if (implicit_block)
-		EndImplicitTransactionBlock();
 	disable_timeout(STATEMENT_TIMEOUT, false);
-	CommitTransactionCommand();
 	MemoryContextSwitchTo(TopMemoryContext);
 	MemoryContextDelete(command_context);
 	pgstat_report_activity(STATE_IDLE, NULL);
@@ -174,7 +193,8 @@ run_command(const char *command, bool send_rows)
  * command tag (CommandComplete) always.
  */
 static void
-run_statement(RawStmt *parsetree, const char *command, bool send_rows)
+run_statement(RawStmt *parsetree, const char *command, bool send_rows,
+			  bool last, bool implicit_block)
 {
 	CommandTag	tag = CreateCommandTag(parsetree->stmt);
 	bool		snapshot_set = false;
@@ -207,9 +227,24 @@ run_statement(RawStmt *parsetree, const char *command, bool send_rows)
 	if (send_rows)
 		SetRemoteDestReceiverParams(receiver, portal);
 
-	(void) PortalRun(portal, FETCH_ALL, true, true, receiver, receiver, &qc);
+	(void) PGEB_PORTAL_RUN(portal, FETCH_ALL, true, receiver, receiver, &qc);
 	receiver->rDestroy(receiver);
 	PortalDrop(portal, false);
 
+	/*
+	 * As exec_simple_query: the last statement's tag is sent after the
+	 * commit, so that a tag means committed (a deferred constraint can still
+	 * fail at commit).
+	 */
+	if (last)
+	{
+		if (implicit_block)
+			EndImplicitTransactionBlock();
+		if (IsTransactionBlock())
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("transaction control statements are not allowed in attached workers")));
+		CommitTransactionCommand();
+	}
 	EndCommand(&qc, DestRemote, false);
 }

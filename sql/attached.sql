@@ -24,9 +24,15 @@ SELECT * FROM extension_base.run_attached_returning(
 	$$UPDATE attached_t SET note = NULL WHERE id = 1; SELECT id, note FROM attached_t ORDER BY id$$)
 	AS t(id int, note text);
 
--- a last statement without rows returns none
+-- a last statement that returns no rows at all does not match a column list
 SELECT * FROM extension_base.run_attached_returning($$UPDATE attached_t SET id = id$$)
 	AS t(id int);
+SELECT * FROM extension_base.run_attached_returning($$SELECT 1 WHERE false$$)
+	AS t(id int);
+
+-- a domain in the column list matches its base type
+CREATE DOMAIN attached_posint AS int CHECK (VALUE > 0);
+SELECT * FROM extension_base.run_attached_returning($$SELECT 5$$) AS t(x attached_posint);
 
 -- the column list must match the result
 SELECT * FROM extension_base.run_attached_returning($$SELECT 1, 2$$) AS t(a int);
@@ -97,6 +103,14 @@ SET ROLE attached_nobody;
 SELECT * FROM extension_base.run_attached('SELECT 1');
 RESET ROLE;
 
+-- settings that only a superuser may set survive the caller's SET ROLE
+SET log_statement = 'all';
+SET ROLE attached_user;
+SELECT * FROM extension_base.run_attached_returning($$SELECT current_setting('log_statement')$$)
+	AS t(log_statement text);
+RESET ROLE;
+RESET log_statement;
+
 -- a read-only caller gets a read-only worker
 BEGIN TRANSACTION READ ONLY;
 SELECT * FROM extension_base.run_attached($$INSERT INTO records VALUES ('read-only')$$);
@@ -128,6 +142,33 @@ SET ROLE attached_user;
 SELECT * FROM extension_base.run_attached('SELECT 1', 'attached_other');
 RESET ROLE;
 
+-- statements that wait for older snapshots would wait for the caller:
+-- refused in the caller's database, fine in another
+SELECT * FROM extension_base.run_attached('CREATE INDEX CONCURRENTLY ON attached_t (id)');
+SELECT * FROM extension_base.run_attached('REINDEX (CONCURRENTLY) TABLE attached_t');
+SELECT * FROM extension_base.run_attached(
+	'CREATE INDEX CONCURRENTLY made_elsewhere_x ON made_elsewhere (x)', 'attached_other');
+
+-- the worker checks its own parse: here its database's setting makes it
+-- read a BEGIN that the caller's parse did not see
+CREATE DATABASE attached_scs;
+DO $$ BEGIN
+	EXECUTE format('ALTER ROLE %I IN DATABASE attached_scs SET standard_conforming_strings = off', current_user);
+	EXECUTE format('ALTER ROLE %I IN DATABASE attached_scs SET escape_string_warning = off', current_user);
+END $$;
+SELECT * FROM extension_base.run_attached('CREATE TABLE t2 (x int)', 'attached_scs');
+SELECT * FROM extension_base.run_attached($$insert into t2 values (42); select 'a\'; begin; --'$$, 'attached_scs');
+SELECT * FROM extension_base.run_attached_returning('SELECT count(*) FROM t2', 'attached_scs')
+	AS t(n bigint);
+DROP DATABASE attached_scs;
+
+-- another encoding: values and the command itself are converted
+CREATE DATABASE attached_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
+SELECT s, length(s), s = 'é' AS same, n
+FROM extension_base.run_attached_returning(
+	$$SELECT chr(233), length('é')$$, 'attached_latin1') AS t(s text, n int);
+DROP DATABASE attached_latin1;
+
 -- a database that does not allow connections
 ALTER DATABASE attached_other ALLOW_CONNECTIONS false;
 SELECT * FROM extension_base.run_attached('SELECT 1', 'attached_other');
@@ -138,6 +179,7 @@ SELECT count(*) FROM pg_stat_activity
 WHERE backend_type = 'pg_extension_base attached worker';
 
 DROP TABLE records, attached_t;
+DROP DOMAIN attached_posint;
 DROP SCHEMA attached_schema CASCADE;
 REVOKE ALL ON FUNCTION extension_base.run_attached(text, text),
 	extension_base.run_attached_returning(text, text) FROM attached_user;

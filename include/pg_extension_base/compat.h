@@ -81,6 +81,26 @@
 #endif
 
 /*
+ * Whether the current role (SET ROLE, or else the session user) is a
+ * superuser: session_auth_is_superuser became current_role_is_superuser in
+ * PostgreSQL 17.
+ */
+#if PG_VERSION_NUM >= 170000
+#define PGEB_CURRENT_ROLE_IS_SUPERUSER current_role_is_superuser
+#else
+#define PGEB_CURRENT_ROLE_IS_SUPERUSER session_auth_is_superuser
+#endif
+
+/* PortalRun lost its run_once argument in PostgreSQL 18. */
+#if PG_VERSION_NUM >= 180000
+#define PGEB_PORTAL_RUN(portal, count, isTopLevel, dest, altdest, qc) \
+	PortalRun((portal), (count), (isTopLevel), (dest), (altdest), (qc))
+#else
+#define PGEB_PORTAL_RUN(portal, count, isTopLevel, dest, altdest, qc) \
+	PortalRun((portal), (count), (isTopLevel), true, (dest), (altdest), (qc))
+#endif
+
+/*
  * The shared-library suffix; pg_config.h has defined it since PostgreSQL
  * 15, this only guards against a build that does not include it.
  */

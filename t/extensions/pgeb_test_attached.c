@@ -43,6 +43,14 @@ pgeb_test_attached_parallel(PG_FUNCTION_ARGS)
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), TEXTOID, -1, false, TYPALIGN_INT,
 					  &commands, &nulls, &count);
 
+	for (i = 0; i < count; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("commands must not be null")));
+	}
+
 	workers = palloc(sizeof(AttachedWorker *) * count);
 	for (i = 0; i < count; i++)
 		workers[i] = StartAttachedWorker(TextDatumGetCString(commands[i]));

@@ -46,7 +46,7 @@ typedef struct AttachedWorker
 	dsm_segment *sharedMemorySegment;
 	shm_mq_handle *outputQueue;
 
-	/* the background worker */
+	/* the background worker; workerPid is set by IsAttachedWorkerRunning */
 	pid_t		workerPid;
 	BackgroundWorkerHandle *workerHandle;
 
@@ -54,8 +54,8 @@ typedef struct AttachedWorker
 
 	/* state of the conversation */
 	bool		finished;		/* the worker said it is done, or is gone */
+	bool		detachedEarly;	/* the segment went away before it finished */
 	bool		ended;			/* EndAttachedWorker ran */
-	int			commandsDone;	/* command tags read so far */
 
 	/* where ReadFromAttachedWorker puts rows, when set */
 	Tuplestorestate *resultStore;
