@@ -40,6 +40,7 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
+#include "storage/latch.h"
 #include "storage/shm_toc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -48,14 +49,20 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
+#include "utils/wait_event.h"
 
 #include "pg_extension_base/abi.h"
 #include "pg_extension_base/attached_worker.h"
 #include "pg_extension_base/compat.h"
 #include "attached.h"
 
+/* How long to wait for a worker slot that is about to be freed. */
+#define REGISTER_RETRY_MS		1000
+#define REGISTER_RETRY_STEP_MS	5
+
 static AttachedWorker *start_worker(char *command, char *databaseName,
 									char *userName, bool sendRows);
+static void register_worker(BackgroundWorker *bgw, BackgroundWorkerHandle **handle);
 static void refuse_unsupported(const char *command, bool same_database);
 static void command_syntax_error_callback(void *arg);
 static dsm_segment *create_segment(const char *command, Oid databaseId,
@@ -148,15 +155,38 @@ start_worker(char *command, char *databaseName, char *userName, bool sendRows)
 	bgw.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(worker->sharedMemorySegment));
 	bgw.bgw_notify_pid = MyProcPid;
 
-	if (!RegisterDynamicBackgroundWorker(&bgw, &worker->workerHandle))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-				 errmsg("could not register background process"),
-				 errhint("You may need to increase max_worker_processes.")));
+	register_worker(&bgw, &worker->workerHandle);
 
 	worker->outputQueue = shm_mq_attach(queue, worker->sharedMemorySegment,
 										worker->workerHandle);
 	return worker;
+}
+
+/*
+ * Register the worker.  The slot of an attached worker that has finished is
+ * free only once the postmaster has noticed its exit, so a caller that
+ * starts workers in quick succession (or several callers) can find every
+ * slot taken by workers that are already done: wait a little for those,
+ * up to REGISTER_RETRY_MS, before giving core's error.
+ */
+static void
+register_worker(BackgroundWorker *bgw, BackgroundWorkerHandle **handle)
+{
+	int			waited = 0;
+
+	while (!RegisterDynamicBackgroundWorker(bgw, handle))
+	{
+		if (waited >= REGISTER_RETRY_MS)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+					 errmsg("could not register background process"),
+					 errhint("You may need to increase max_worker_processes.")));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 REGISTER_RETRY_STEP_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		waited += REGISTER_RETRY_STEP_MS;
+	}
 }
 
 /*
