@@ -63,6 +63,8 @@ use File::Temp qw(tempdir);
 use Getopt::Long;
 use IPC::Run ();
 
+use BenchCommon;
+
 use constant GOAL_RATIO => 1.0;
 use constant MIN_CALLS => 500;    # below this, the goal is not judged
 use constant WARMUP_CALLS => 5;
@@ -378,42 +380,10 @@ sub psql
 	push @command, '-A', '-t' unless $opts{csv};
 	my ($out, $err) = ('', '');
 	my $ok = IPC::Run::run(\@command, '<', \$sql, '>', \$out, '2>', \$err);
-	append("$results/psql.log", $err) if $err ne '';
+	append_file("$results/psql.log", $err) if $err ne '';
 	die "psql failed:\n$err\nsee $results/psql.log and $logfile\n" unless $ok;
 	chomp $out unless $opts{csv};
 	return $out;
-}
-
-# Run a program with its output appended to a log file; die if it fails,
-# unless { may_fail => 1 } comes before the program: then return its exit
-# status.
-sub run_logged
-{
-	my ($log, @command) = @_;
-	my $opts = ref $command[0] ? shift @command : {};
-	my $out = '';
-	my $ok = IPC::Run::run(\@command, '<', '/dev/null', '>&', \$out);
-	append($log, $out);
-	die "$command[0] failed (status $?); see $log\n" unless $ok || $opts->{may_fail};
-	return $? >> 8;
-}
-
-sub append
-{
-	my ($file, $text) = @_;
-	open my $fh, '>>', $file or die "could not write $file: $!\n";
-	print $fh $text;
-	close $fh;
-}
-
-sub slurp
-{
-	my ($file) = @_;
-	open my $fh, '<', $file or die "could not read $file: $!\n";
-	local $/;
-	my $text = <$fh>;
-	close $fh;
-	return $text // '';
 }
 
 sub stop_server
@@ -523,12 +493,7 @@ sub report
 	  "command: $command",
 	  "logs: $results";
 
-	my $text = join("\n", @out) . "\n";
-	print $text;
-	open my $summary, '>', "$results/summary.txt"
-	  or die "could not write summary.txt: $!\n";
-	print $summary $text;
-	close $summary;
+	write_summary($results, @out);
 }
 
 END

@@ -51,6 +51,8 @@ use constant MARK_EVERY => 10;    # a tenth of the control files is marked
 use constant BENCH_LIBRARY => 'pgeb_test_lib_a';
 use constant START_TIMEOUT => 120;    # seconds
 
+use BenchCommon;
+
 my $runs = 15;
 my $control_files = 1000;
 my $port = $ENV{PGEB_BENCH_PORT} // 54339;
@@ -296,31 +298,6 @@ EOF
 	close $conf or die "could not append to postgresql.conf: $!\n";
 }
 
-# Run a program with its output appended to a log file; die if it fails.
-sub run_logged
-{
-	my ($log, @command) = @_;
-	my $pid = fork // die "could not fork: $!\n";
-
-	if ($pid == 0)
-	{
-		open STDIN, '<', '/dev/null';
-		open STDOUT, '>>', $log or POSIX::_exit(127);
-		open STDERR, '>&', \*STDOUT or POSIX::_exit(127);
-		exec { $command[0] } @command or POSIX::_exit(127);
-	}
-	waitpid($pid, 0);
-	die "$command[0] failed (status $?); see $log\n" if $? != 0;
-}
-
-sub append_log
-{
-	my ($text) = @_;
-	open my $fh, '>>', $logfile or die "could not write $logfile: $!\n";
-	print $fh $text;
-	close $fh;
-}
-
 # Start the server for one side, time start-to-ready, check its log, stop
 # it.  Returns milliseconds.
 sub start_and_stop
@@ -328,7 +305,7 @@ sub start_and_stop
 	my ($side, $what) = @_;
 
 	die "$pidfile exists before a start: is a server running?\n" if -e $pidfile;
-	append_log("=== bench: $what, $side->{name} "
+	append_file($logfile, "=== bench: $what, $side->{name} "
 		  . "(shared_preload_libraries = '$side->{preload}') ===\n");
 	my $log_offset = -s $logfile;
 
@@ -490,12 +467,7 @@ sub report
 	  "command: $command",
 	  "logs: $results";
 
-	my $text = join("\n", @out) . "\n";
-	print $text;
-	open my $summary, '>', "$results/summary.txt"
-	  or die "could not write summary.txt: $!\n";
-	print $summary $text;
-	close $summary;
+	write_summary($results, @out);
 }
 
 END
