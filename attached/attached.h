@@ -39,9 +39,7 @@ typedef struct AttachedWorkerFixed
 	int			caller_encoding;	/* what the caller's side speaks */
 	Oid			authenticated_user_id;	/* the worker connects as this user */
 	Oid			session_user_id;	/* then takes the caller's identity: */
-	bool		session_user_is_superuser;
 	Oid			outer_user_id;	/* SET ROLE, or InvalidOid */
-	bool		outer_user_is_superuser;
 	Oid			current_user_id;
 	int			security_context;
 	bool		read_only;		/* the caller's transaction is read-only */

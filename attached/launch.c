@@ -287,9 +287,7 @@ fill_identity(AttachedWorkerFixed *fixed, Oid userId)
 	{
 		fixed->authenticated_user_id = userId;
 		fixed->session_user_id = userId;
-		fixed->session_user_is_superuser = superuser_arg(userId);
 		fixed->outer_user_id = InvalidOid;
-		fixed->outer_user_is_superuser = fixed->session_user_is_superuser;
 		fixed->current_user_id = userId;
 		fixed->security_context = 0;
 		fixed->read_only = false;
@@ -298,9 +296,7 @@ fill_identity(AttachedWorkerFixed *fixed, Oid userId)
 
 	fixed->authenticated_user_id = GetAuthenticatedUserId();
 	fixed->session_user_id = GetSessionUserId();
-	fixed->session_user_is_superuser = superuser_arg(fixed->session_user_id);
 	fixed->outer_user_id = GetCurrentRoleId();
-	fixed->outer_user_is_superuser = PGEB_CURRENT_ROLE_IS_SUPERUSER;
 	GetUserIdAndSecContext(&fixed->current_user_id, &fixed->security_context);
 	fixed->read_only = XactReadOnly;
 }
@@ -424,6 +420,10 @@ handle_error_message(AttachedWorker *worker, StringInfo message)
 		edata.internalquery = worker->command;
 		edata.cursorpos = 0;
 	}
+
+	/* say where it comes from, as parallel workers do */
+	edata.context = edata.context ?
+		psprintf("%s\nattached worker", edata.context) : pstrdup("attached worker");
 	ThrowErrorData(&edata);
 }
 

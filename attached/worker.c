@@ -87,9 +87,9 @@ pgeb_attached_worker_main(Datum main_arg)
 
 	BackgroundWorkerInitializeConnectionByOid(fixed->database_id,
 											  fixed->authenticated_user_id, 0);
-	take_identity(fixed);
 
 	StartTransactionCommand();
+	take_identity(fixed);
 	pgeb_attached_settings_restore(settings);
 	if (fixed->read_only)
 		SetConfigOption("default_transaction_read_only", "on",
@@ -119,17 +119,22 @@ pgeb_attached_worker_main(Datum main_arg)
 }
 
 /*
- * Become who the caller is, as a parallel worker does: session user, the
- * role of SET ROLE, and the current user with its security context (inside
- * a SECURITY DEFINER function, the function's owner).
+ * Become who the caller is: its session user and SET ROLE, through the
+ * session_authorization and role settings so that SHOW and a later RESET
+ * behave as in the caller, then its current user with its security context
+ * (inside a SECURITY DEFINER function, the function's owner), as a parallel
+ * worker does.  Needs a transaction: the settings look the roles up.
  */
 static void
 take_identity(const AttachedWorkerFixed *fixed)
 {
 	if (fixed->session_user_id != fixed->authenticated_user_id)
-		SetSessionAuthorization(fixed->session_user_id,
-								fixed->session_user_is_superuser);
-	SetCurrentRoleId(fixed->outer_user_id, fixed->outer_user_is_superuser);
+		SetConfigOption("session_authorization",
+						GetUserNameFromId(fixed->session_user_id, false),
+						PGC_SUSET, PGC_S_SESSION);
+	if (OidIsValid(fixed->outer_user_id))
+		SetConfigOption("role", GetUserNameFromId(fixed->outer_user_id, false),
+						PGC_SUSET, PGC_S_SESSION);
 	SetUserIdAndSecContext(fixed->current_user_id, fixed->security_context);
 }
 

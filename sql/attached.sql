@@ -89,8 +89,9 @@ GRANT EXECUTE ON FUNCTION extension_base.run_attached(text, text) TO attached_us
 GRANT EXECUTE ON FUNCTION extension_base.run_attached_returning(text, text) TO attached_user;
 GRANT USAGE ON SCHEMA extension_base TO attached_user;
 SET ROLE attached_user;
-SELECT * FROM extension_base.run_attached_returning('SELECT current_user::text, session_user = current_user')
-	AS t(who text, same bool);
+SELECT * FROM extension_base.run_attached_returning(
+	$$SELECT current_user::text, session_user = current_user, current_setting('role')$$)
+	AS t(who text, same bool, role text);
 -- no more privileges than in its own session
 SELECT * FROM extension_base.run_attached('SELECT * FROM records');
 SELECT * FROM records;

@@ -80,17 +80,6 @@
 	pg_extension_ownercheck((extoid), (roleid))
 #endif
 
-/*
- * Whether the current role (SET ROLE, or else the session user) is a
- * superuser: session_auth_is_superuser became current_role_is_superuser in
- * PostgreSQL 17.
- */
-#if PG_VERSION_NUM >= 170000
-#define PGEB_CURRENT_ROLE_IS_SUPERUSER current_role_is_superuser
-#else
-#define PGEB_CURRENT_ROLE_IS_SUPERUSER session_auth_is_superuser
-#endif
-
 /* PortalRun lost its run_once argument in PostgreSQL 18. */
 #if PG_VERSION_NUM >= 180000
 #define PGEB_PORTAL_RUN(portal, count, isTopLevel, dest, altdest, qc) \
