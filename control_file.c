@@ -325,7 +325,7 @@ pgeb_parse_control_entry(PgebControlFileEntry *entry, int elevel)
 		if (!ok)
 			return NULL;
 	}
-	if (control->script_directory == NULL)
+	else
 		control->script_directory = control->directory;
 	if (control->default_version == NULL)
 		return control;
@@ -416,8 +416,6 @@ pgeb_read_control_file(const char *extname, const char *version, int elevel)
 	control->superuser = true;	/* core's default */
 	if (!parse_control_file_into(control, path, true, elevel))
 		return NULL;
-	if (control->script_directory == NULL)
-		control->script_directory = control->directory;
 
 	if (version == NULL)
 		version = control->default_version;
@@ -505,6 +503,10 @@ parse_control_into(PgebControlFile *control, const char *path, FILE *file,
 			}
 		}
 	}
+
+	/* as core: scripts sit beside the control file unless it says where */
+	if (primary && control->script_directory == NULL)
+		control->script_directory = control->directory;
 
 	FreeConfigVariables(head);
 	return true;

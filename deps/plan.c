@@ -47,6 +47,7 @@ typedef struct UpdateScript
 /* The scripts of one extension. */
 typedef struct ExtensionScripts
 {
+	char	   *extname;
 	List	   *install_versions;	/* char *: name--version.sql */
 	List	   *updates;		/* UpdateScript * */
 } ExtensionScripts;
@@ -59,18 +60,19 @@ typedef struct Planner
 	List	   *visited;		/* String nodes: extensions planned already */
 	List	   *stack;			/* char *: extensions being planned */
 	List	   *actions;		/* DepsAction *, leaves first */
+	List	   *scripts;		/* ExtensionScripts * read so far, once each */
 } Planner;
 
-static void plan_extension(Planner *planner, const char *extname,
+static void plan_extension(Planner *planner, PgebControlFile *control,
 						   const char *from_version, const char *to_version);
 static List *required_extensions(Planner *planner, PgebControlFile *control,
 								 const char *from_version, const char *to_version);
-static List *versions_passed(PgebControlFile *control, const char *from_version,
-							 const char *to_version);
-static ExtensionScripts *read_scripts(PgebControlFile *control);
+static List *versions_passed(Planner *planner, PgebControlFile *control,
+							 const char *from_version, const char *to_version);
+static ExtensionScripts *read_scripts(Planner *planner, PgebControlFile *control);
 static List *shortest_path(List *updates, List *sources, const char *target);
-static bool can_update(PgebControlFile *control, const char *installed,
-					   const char *target);
+static bool can_update(Planner *planner, PgebControlFile *control,
+					   const char *installed, const char *target);
 static void add_action(Planner *planner, DepsActionKind kind,
 					   const char *extname, const char *version);
 static void report_cycle(Planner *planner, const char *extname);
@@ -87,11 +89,16 @@ deps_plan(const PgExtensionBaseApi *api, const DepsOptions *options,
 		  const char *extname, const char *from_version, const char *to_version)
 {
 	Planner		planner = {0};
+	PgebControlFile *control = api->read_control_file(extname, NULL, DEBUG1);
+
+	/* no control file: core reports that when it gets there */
+	if (control == NULL)
+		return NIL;
 
 	planner.api = api;
 	planner.options = options;
 	planner.visited = list_make1(makeString(pstrdup(extname)));
-	plan_extension(&planner, extname, from_version, to_version);
+	plan_extension(&planner, control, from_version, to_version);
 	return planner.actions;
 }
 
@@ -101,19 +108,15 @@ deps_plan(const PgExtensionBaseApi *api, const DepsOptions *options,
  * updated to its default version after its own requirements.
  */
 static void
-plan_extension(Planner *planner, const char *extname,
+plan_extension(Planner *planner, PgebControlFile *control,
 			   const char *from_version, const char *to_version)
 {
-	PgebControlFile *control = planner->api->read_control_file(extname, NULL, DEBUG1);
 	ListCell   *lc;
 
-	/* no control file: core reports that when it gets there */
-	if (control == NULL)
-		return;
 	if (to_version == NULL)
 		to_version = control->default_version;
 
-	planner->stack = lappend(planner->stack, (char *) extname);
+	planner->stack = lappend(planner->stack, control->name);
 
 	foreach(lc, required_extensions(planner, control, from_version, to_version))
 	{
@@ -145,7 +148,7 @@ plan_extension(Planner *planner, const char *extname,
 			if (!planner->options->create_missing)
 				continue;		/* core reports it, as without us */
 			if (required_control != NULL)
-				plan_extension(planner, required, NULL,
+				plan_extension(planner, required_control, NULL,
 							   required_control->default_version);
 			/* when not available, core's CREATE EXTENSION says so */
 			add_action(planner, DEPS_CREATE, required, NULL);
@@ -156,13 +159,13 @@ plan_extension(Planner *planner, const char *extname,
 
 			if (planner->options->update_existing && target != NULL &&
 				strcmp(installed, target) != 0 &&
-				can_update(required_control, installed, target))
+				can_update(planner, required_control, installed, target))
 			{
-				plan_extension(planner, required, installed, target);
+				plan_extension(planner, required_control, installed, target);
 				add_action(planner, DEPS_UPDATE, required, target);
 			}
 			else
-				plan_extension(planner, required, installed, installed);
+				plan_extension(planner, required_control, installed, installed);
 		}
 	}
 
@@ -180,7 +183,7 @@ required_extensions(Planner *planner, PgebControlFile *control,
 	List	   *result = NIL;
 	ListCell   *lc;
 
-	foreach(lc, versions_passed(control, from_version, to_version))
+	foreach(lc, versions_passed(planner, control, from_version, to_version))
 	{
 		PgebControlFile *versioned =
 			planner->api->read_control_file(control->name, (char *) lfirst(lc), DEBUG1);
@@ -206,8 +209,8 @@ required_extensions(Planner *planner, PgebControlFile *control,
  * has one.
  */
 static List *
-versions_passed(PgebControlFile *control, const char *from_version,
-				const char *to_version)
+versions_passed(Planner *planner, PgebControlFile *control,
+				const char *from_version, const char *to_version)
 {
 	ExtensionScripts *scripts;
 	List	   *path;
@@ -217,7 +220,7 @@ versions_passed(PgebControlFile *control, const char *from_version,
 	if (from_version != NULL && strcmp(from_version, to_version) == 0)
 		return list_make1((char *) to_version);
 
-	scripts = read_scripts(control);
+	scripts = read_scripts(planner, control);
 	if (from_version == NULL)
 	{
 		if (string_member(scripts->install_versions, to_version))
@@ -236,17 +239,30 @@ versions_passed(PgebControlFile *control, const char *from_version,
 	return path != NIL ? path : list_make1((char *) to_version);
 }
 
-/* The install and update scripts of an extension, sorted by file name. */
+/*
+ * The install and update scripts of an extension, sorted by file name; the
+ * directory is read once per statement.
+ */
 static ExtensionScripts *
-read_scripts(PgebControlFile *control)
+read_scripts(Planner *planner, PgebControlFile *control)
 {
-	ExtensionScripts *scripts = palloc0(sizeof(ExtensionScripts));
+	ExtensionScripts *scripts;
 	char	   *prefix = psprintf("%s--", control->name);
 	size_t		prefix_len = strlen(prefix);
 	List	   *names = NIL;
 	DIR		   *dir;
 	struct dirent *de;
 	ListCell   *lc;
+
+	foreach(lc, planner->scripts)
+	{
+		scripts = (ExtensionScripts *) lfirst(lc);
+		if (strcmp(scripts->extname, control->name) == 0)
+			return scripts;
+	}
+	scripts = palloc0(sizeof(ExtensionScripts));
+	scripts->extname = control->name;
+	planner->scripts = lappend(planner->scripts, scripts);
 
 	dir = AllocateDir(control->script_directory);
 	while ((de = ReadDir(dir, control->script_directory)) != NULL)
@@ -353,9 +369,10 @@ shortest_path(List *updates, List *sources, const char *target)
  * otherwise the requirement stays as it is, with a NOTICE.
  */
 static bool
-can_update(PgebControlFile *control, const char *installed, const char *target)
+can_update(Planner *planner, PgebControlFile *control, const char *installed,
+		   const char *target)
 {
-	ExtensionScripts *scripts = read_scripts(control);
+	ExtensionScripts *scripts = read_scripts(planner, control);
 	const char *reason = NULL;
 
 	if (shortest_path(scripts->updates, list_make1((char *) installed), target) == NIL)
