@@ -7,7 +7,7 @@ use warnings;
 use Exporter 'import';
 use IPC::Run ();
 
-our @EXPORT = qw(run_logged append_file slurp write_summary);
+our @EXPORT = qw(run_logged append_file slurp write_summary goal_verdict);
 
 # Run a program with its output appended to a log file; die if it fails,
 # unless { may_fail => 1 } comes before the program: then return its exit
@@ -40,6 +40,16 @@ sub slurp
 	my $text = <$fh>;
 	close $fh;
 	return $text // '';
+}
+
+# "met", "NOT met", or why the goal is not judged: too few measurements
+# (count of what, against the minimum).
+sub goal_verdict
+{
+	my ($met, $count, $minimum, $what) = @_;
+	return sprintf('not judged: fewer than %d %s', $minimum, $what)
+	  if $count < $minimum;
+	return $met ? 'met' : 'NOT met';
 }
 
 # Print the report and keep it as summary.txt in the results directory.

@@ -400,12 +400,9 @@ sub report
 	  / $latency{'dblink select 1'}{median};
 	my $ratio_insert = $latency{'attached INSERT'}{median}
 	  / $latency{'dblink INSERT'}{median};
-	my $valid = $calls >= MIN_CALLS;
-	my $met = $ratio_select <= GOAL_RATIO && $ratio_insert <= GOAL_RATIO;
-	my $verdict =
-	    !$valid ? sprintf('not judged: fewer than %d calls', MIN_CALLS)
-	  : $met ? 'met'
-	  : 'NOT met';
+	my $verdict = goal_verdict(
+		$ratio_select <= GOAL_RATIO && $ratio_insert <= GOAL_RATIO,
+		$calls, MIN_CALLS, 'calls');
 	my $command = join(' ', 'bench/run', 'attached_latency', @argv);
 	my $cpus = `nproc 2>/dev/null` || '?';
 	chomp $cpus;

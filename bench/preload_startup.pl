@@ -420,12 +420,7 @@ sub report
 	my $base_median = median(@{ $baseline->{times} });
 	my $cand_median = median(@{ $candidate->{times} });
 	my $ratio = $cand_median / $base_median;
-	my $valid = $runs >= MIN_RUNS;
-	my $met = $ratio <= GOAL_RATIO;
-	my $verdict =
-	    !$valid ? sprintf('not judged: fewer than %d runs', MIN_RUNS)
-	  : $met ? 'met'
-	  : 'NOT met';
+	my $verdict = goal_verdict($ratio <= GOAL_RATIO, $runs, MIN_RUNS, 'runs');
 	my $command = join(' ', 'bench/run', 'preload_startup', @argv);
 	my $cpus = `nproc 2>/dev/null` || '?';
 	chomp $cpus;
