@@ -4,32 +4,147 @@
  *	  pg_extension_base_supervisor: base workers.
  *
  * Loaded by the meta library (pg_extension_base) in the postmaster, after
- * the modules before it in the load order described in pg_extension_base.c.
- * So far the module attaches to the meta library and registers itself in
- * the module table; its behaviour is described in DESIGN.md and is not
- * implemented yet.
+ * deps.  Here: the settings, the shared-memory request, the static server
+ * starter and the hooks every backend inherits.  The processes, their
+ * states and the lock protocol are described in supervisor/README.md and at
+ * the top of registry.c.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/guc.h"
 
 #include "pg_extension_base/abi.h"
 #include "pg_extension_base/compat.h"
+#include "supervisor.h"
 
-#define MODULE_NAME "pg_extension_base_supervisor"
+PGEB_MODULE_MAGIC(SUPERVISOR_MODULE_NAME);
 
-PGEB_MODULE_MAGIC(MODULE_NAME);
+bool		pgeb_enable_base_worker_launcher = true;
+int			pgeb_max_base_workers = 1024;
+int			pgeb_max_database_starters = 4;
+int			pgeb_worker_starter_sleep_time = 10;
+int			pgeb_worker_restart_backoff_initial = 5000;
+int			pgeb_worker_restart_backoff_max = 60000;
+int			pgeb_worker_restart_healthy_time = 60000;
+bool		pgeb_base_workers_enabled = true;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 void		_PG_init(void);
+static void define_settings(void);
+static void supervisor_shmem_request(void);
+static void supervisor_shmem_startup(void);
 
 /* Runs in the postmaster, called by the meta library's _PG_init. */
 void
 _PG_init(void)
 {
-	const PgExtensionBaseApi *api = pgeb_attach_component(MODULE_NAME);
-	int			module_id = pgeb_register_component(api, MODULE_NAME, NULL);
+	const PgExtensionBaseApi *api = pgeb_attach_component(SUPERVISOR_MODULE_NAME);
+	int			module_id = pgeb_register_component(api, SUPERVISOR_MODULE_NAME, NULL);
+
+	define_settings();
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = supervisor_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = supervisor_shmem_startup;
+
+	pgeb_install_stop_hooks();
+	if (pgeb_enable_base_worker_launcher)
+		pgeb_register_server_starter();
 
 	api->module_initialized(module_id);
+}
+
+static void
+define_settings(void)
+{
+	DefineCustomBoolVariable("pg_extension_base.enable_base_worker_launcher",
+							 "Starts the server starter, which runs base workers.",
+							 NULL,
+							 &pgeb_enable_base_worker_launcher,
+							 true,
+							 PGC_POSTMASTER, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_extension_base.max_base_workers",
+							"Most base workers, over all databases, the registry holds.",
+							"Each also needs a slot of max_worker_processes while it runs.",
+							&pgeb_max_base_workers,
+							1024, 1, 65535,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_extension_base.max_database_starters",
+							"Most database starters that run at the same time.",
+							NULL,
+							&pgeb_max_database_starters,
+							4, 1, MAX_DATABASE_STARTERS,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_extension_base.worker_starter_sleep_time",
+							"Longest time the idle server starter sleeps before it looks at the databases again.",
+							"Commits, rollbacks and worker exits wake it earlier.",
+							&pgeb_worker_starter_sleep_time,
+							10, 1, 3600,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_extension_base.worker_restart_backoff_initial",
+							"Delay before a failed base worker first restarts; it doubles with each failure.",
+							NULL,
+							&pgeb_worker_restart_backoff_initial,
+							5000, 1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_extension_base.worker_restart_backoff_max",
+							"Longest delay before a failed base worker restarts.",
+							NULL,
+							&pgeb_worker_restart_backoff_max,
+							60000, 1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_extension_base.worker_restart_healthy_time",
+							"A base worker that ran this long before it failed starts again from the initial backoff.",
+							NULL,
+							&pgeb_worker_restart_healthy_time,
+							60000, 1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_extension_base.base_workers_enabled",
+							 "Runs base workers in a database; set it off with ALTER DATABASE ... SET to pause them there.",
+							 NULL,
+							 &pgeb_base_workers_enabled,
+							 true,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+}
+
+static void
+supervisor_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(pgeb_registry_size());
+	RequestNamedLWLockTranche(SUPERVISOR_MODULE_NAME, 1);
+}
+
+static void
+supervisor_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	pgeb_registry_init();
 }

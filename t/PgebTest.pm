@@ -17,7 +17,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT = qw(install_copy write_extension_file new_node
-  start_with_extension preloaded create_load_log_function log_count);
+  start_with_extension preloaded create_load_log_function log_count
+  base_workers wait_for_base_workers base_worker_pid);
 
 # A copy of the installation under test (the pg_config first in PATH) that
 # a test may change freely: its program, library and share directories at
@@ -129,6 +130,41 @@ sub log_count
 	my $log = slurp_file($node->logfile);
 	my @matches = ($log =~ /$pattern/gm);
 	return scalar @matches;
+}
+
+# The base workers that run on a node, from pg_stat_activity (the
+# processes, not our registry): "database/worker_name" sorted and joined by
+# spaces; "" when none runs.
+my $base_workers_query = q{
+	SELECT coalesce(string_agg(datname || '/' || application_name, ' '
+		ORDER BY datname, application_name), '')
+	FROM pg_stat_activity
+	WHERE backend_type = 'pg_extension_base base worker'};
+
+sub base_workers
+{
+	my ($node) = @_;
+	return $node->safe_psql('postgres', $base_workers_query);
+}
+
+# Poll until exactly the expected base workers run; one test.
+sub wait_for_base_workers
+{
+	my ($node, $expected, $name) = @_;
+	my $ok = $node->poll_query_until('postgres',
+		"SELECT ($base_workers_query) = '$expected'");
+	ok($ok, $name) or diag('running: "' . base_workers($node) . '"');
+	return $ok;
+}
+
+# The pid of a running base worker, from pg_stat_activity ("" when none).
+sub base_worker_pid
+{
+	my ($node, $dbname, $worker_name) = @_;
+	return $node->safe_psql('postgres', qq{
+		SELECT pid FROM pg_stat_activity
+		WHERE backend_type = 'pg_extension_base base worker'
+		AND datname = '$dbname' AND application_name = '$worker_name'});
 }
 
 1;

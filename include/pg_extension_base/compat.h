@@ -80,6 +80,15 @@
 	pg_extension_ownercheck((extoid), (roleid))
 #endif
 
+/* Ownership of a database, likewise. */
+#if PG_VERSION_NUM >= 160000
+#define PGEB_DATABASE_OWNERCHECK(dbid, roleid) \
+	object_ownercheck(DatabaseRelationId, (dbid), (roleid))
+#else
+#define PGEB_DATABASE_OWNERCHECK(dbid, roleid) \
+	pg_database_ownercheck((dbid), (roleid))
+#endif
+
 /* PortalRun lost its run_once argument in PostgreSQL 18. */
 #if PG_VERSION_NUM >= 180000
 #define PGEB_PORTAL_RUN(portal, count, isTopLevel, dest, altdest, qc) \

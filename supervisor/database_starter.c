@@ -1,0 +1,203 @@
+/*-------------------------------------------------------------------------
+ *
+ * database_starter.c
+ *	  The database starter: a short-lived background worker connected to
+ *	  one database.  It reads the committed registrations there and publishes
+ *	  the set of base workers that should run into the registry; the server
+ *	  starter does the rest.
+ *
+ * It takes SHARE lock on extension_base.workers before it takes its
+ * snapshot.  Every transaction that registers or deregisters workers holds
+ * ROW EXCLUSIVE on that table until it ends, so the starter waits for them
+ * and then sees only committed registrations: a worker never starts before
+ * the COMMIT of its CREATE EXTENSION, and a rolled-back one never starts.
+ * It publishes while still holding the lock, so a DELETE of a registration
+ * (deregister, DROP EXTENSION) cannot slip in between its read and its
+ * publication.
+ *
+ * In a database paused with pg_extension_base.base_workers_enabled = off
+ * (ALTER DATABASE ... SET), the wanted set is empty.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/lmgr.h"
+#include "tcop/tcopprot.h"
+#include "utils/snapmgr.h"
+
+#include "supervisor.h"
+
+typedef struct WantedWorker
+{
+	int32		worker_id;
+	char		worker_name[NAMEDATALEN];
+	Oid			function_id;
+	Oid			extension_id;
+} WantedWorker;
+
+static int	read_registrations(WantedWorker **wanted);
+static void publish(Oid database_id, WantedWorker *wanted, int count);
+
+void
+pgeb_database_starter_main(Datum arg)
+{
+	Oid			database_id = DatumGetObjectId(arg);
+	WantedWorker *wanted = NULL;
+	int			count = 0;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(database_id, InvalidOid, 0);
+
+	StartTransactionCommand();
+	if (pgeb_base_workers_enabled)
+		count = read_registrations(&wanted);
+	publish(database_id, wanted, count);
+	CommitTransactionCommand();
+
+	pgeb_wake_server_starter();
+	proc_exit(0);
+}
+
+/* The committed registrations whose extension and entry point exist. */
+static int
+read_registrations(WantedWorker **wanted)
+{
+	Oid			table = pgeb_registrations_table();
+	int			count;
+
+	if (!OidIsValid(table))
+		return 0;
+
+	/* wait for every transaction changing registrations, then look */
+	LockRelationOid(table, ShareLock);
+	PushActiveSnapshot(GetTransactionSnapshot());
+
+	SPI_connect();
+	if (SPI_execute("SELECT w.id, w.worker_name, "
+					"       to_regprocedure(w.entry_point)::oid, e.oid "
+					"FROM " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE " w "
+					"JOIN pg_catalog.pg_extension e ON e.extname = w.extension_name "
+					"ORDER BY w.id", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the registrations of base workers");
+
+	count = 0;
+	*wanted = SPI_palloc(sizeof(WantedWorker) * Max(SPI_processed, 1));
+	for (uint64 row = 0; row < SPI_processed; row++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[row];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		WantedWorker *w = &(*wanted)[count];
+		bool		isnull;
+		Datum		function;
+
+		w->worker_id = DatumGetInt32(SPI_getbinval(tuple, desc, 1, &isnull));
+		strlcpy(w->worker_name, SPI_getvalue(tuple, desc, 2), NAMEDATALEN);
+		function = SPI_getbinval(tuple, desc, 3, &isnull);
+		if (isnull)
+		{
+			ereport(LOG,
+					(errmsg("entry point of base worker \"%s\" (id %d) does not exist; it does not start",
+							w->worker_name, w->worker_id)));
+			continue;
+		}
+		w->function_id = DatumGetObjectId(function);
+		w->extension_id = DatumGetObjectId(SPI_getbinval(tuple, desc, 4, &isnull));
+		count++;
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	return count;
+}
+
+static void
+publish(Oid database_id, WantedWorker *wanted, int count)
+{
+	int			num_slots = SupervisorState->num_slots;
+	bool	   *seen = palloc0(sizeof(bool) * num_slots);
+	int			missing = 0;
+
+	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+
+	/* DDL is waiting for this database: leave everything to it */
+	if (pgeb_database_blocked(database_id))
+	{
+		LWLockRelease(SupervisorState->lock);
+		return;
+	}
+
+	for (int w = 0; w < count; w++)
+	{
+		WorkerSlot *slot = pgeb_find_slot(database_id, wanted[w].worker_id);
+
+		if (slot == NULL)
+		{
+			for (int i = 0; i < num_slots; i++)
+				if (SupervisorState->slots[i].state == SLOT_FREE)
+				{
+					uint32		generation = SupervisorState->slots[i].generation;
+
+					slot = &SupervisorState->slots[i];
+					memset(slot, 0, sizeof(WorkerSlot));
+					slot->generation = generation;
+					slot->state = SLOT_WANTED;
+					slot->database_id = database_id;
+					slot->worker_id = wanted[w].worker_id;
+					break;
+				}
+			if (slot == NULL)
+			{
+				missing++;
+				continue;
+			}
+		}
+		seen[slot - SupervisorState->slots] = true;
+		if (slot->state != SLOT_STOPPING)
+		{
+			strlcpy(slot->worker_name, wanted[w].worker_name, NAMEDATALEN);
+			slot->function_id = wanted[w].function_id;
+			slot->extension_id = wanted[w].extension_id;
+		}
+	}
+
+	/* registered no more (or paused): stop them */
+	for (int i = 0; i < num_slots; i++)
+	{
+		WorkerSlot *slot = &SupervisorState->slots[i];
+
+		if (slot->state == SLOT_FREE || slot->state == SLOT_STOPPING ||
+			slot->database_id != database_id || seen[i])
+			continue;
+		if (slot->has_process)
+		{
+			slot->state = SLOT_STOPPING;
+			slot->stopper_pid = 0;
+			strlcpy(slot->stop_reason,
+					pgeb_base_workers_enabled ? "no longer registered" :
+					"paused by pg_extension_base.base_workers_enabled",
+					EXIT_REASON_LEN);
+		}
+		else
+			slot->state = SLOT_FREE;
+	}
+
+	if (missing > 0 && !SupervisorState->registry_full)
+		ereport(LOG,
+				(errmsg("pg_extension_base.max_base_workers (%d) is reached; %d base workers of database %u wait for a free slot",
+						num_slots, missing, database_id),
+				 errhint("Raise pg_extension_base.max_base_workers.")));
+	SupervisorState->registry_full = (missing > 0);
+
+	for (int i = 0; i < MAX_DATABASE_STARTERS; i++)
+		if (SupervisorState->starters[i].database_id == database_id)
+			SupervisorState->starters[i].published = true;
+
+	LWLockRelease(SupervisorState->lock);
+}

@@ -1,0 +1,132 @@
+/*-------------------------------------------------------------------------
+ *
+ * base_workers.h
+ *	  Writing a base worker: a C function that pg_extension_base runs in a
+ *	  background worker in every database where its extension exists.
+ *
+ * The extension's install script registers the entry point:
+ *
+ *	  CREATE FUNCTION my_worker_main(internal) RETURNS internal
+ *		  LANGUAGE C AS 'MODULE_PATHNAME';
+ *	  SELECT extension_base.register_worker('my_worker', 'my_worker_main');
+ *
+ * and the function runs outside any transaction, with the worker id as its
+ * int32 argument:
+ *
+ *	  PG_FUNCTION_INFO_V1(my_worker_main);
+ *	  Datum
+ *	  my_worker_main(PG_FUNCTION_ARGS)
+ *	  {
+ *		  while (!TerminationRequested)
+ *		  {
+ *			  START_TRANSACTION();
+ *			  ... SPI or catalog work ...
+ *			  END_TRANSACTION();
+ *			  LightSleep(1000);
+ *		  }
+ *		  PG_RETURN_INT64(BASE_WORKER_RESTART_IMMEDIATELY);
+ *	  }
+ *
+ * Return value: BASE_WORKER_RESTART_IMMEDIATELY (-1) restarts the worker at
+ * once, N > 0 after N milliseconds, 0 never.  An ERROR or FATAL ends the
+ * worker and counts as a failure: it restarts with exponential backoff.
+ * SIGTERM (DROP EXTENSION, deregister_worker, database DDL, shutdown) sets
+ * TerminationRequested and ends the worker at its next
+ * CHECK_FOR_INTERRUPTS() -- LightSleep() has one -- so a worker never holds
+ * up DROP DATABASE.  SIGHUP sets ReloadRequested; LightSleep() reloads the
+ * configuration files and leaves the flag set for the worker to see.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_EXTENSION_BASE_BASE_WORKERS_H
+#define PG_EXTENSION_BASE_BASE_WORKERS_H
+
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/xact.h"
+#include "utils/elog.h"
+#include "utils/snapmgr.h"
+
+#define BASE_WORKER_RESTART_IMMEDIATELY (-1)
+
+/* the worker id of this process (0 outside a base worker) */
+extern PGDLLIMPORT int32 MyBaseWorkerId;
+
+extern PGDLLIMPORT volatile sig_atomic_t ReloadRequested;
+extern PGDLLIMPORT volatile sig_atomic_t TerminationRequested;
+
+/* Wait up to timeoutMs on the latch; handles SIGHUP and interrupts. */
+extern void LightSleep(long timeoutMs);
+
+/*
+ * Registrations from C.  RegisterBaseWorker records a worker of the given
+ * extension in the current database and returns its id; like
+ * extension_base.register_worker() it requires a superuser, and the worker
+ * starts when the transaction commits.  The deregister functions stop the
+ * worker and wait for it before they return; when the transaction rolls
+ * back it runs again at once.  DeregisterBaseWorkerSelf() is for a worker
+ * that is done for good: it removes its own registration (commit it with
+ * END_TRANSACTION) and should then return 0.
+ */
+extern int32 RegisterBaseWorker(char *workerName, Oid entryPointFunctionId,
+								Oid extensionId);
+extern void DeregisterBaseWorker(char *workerName, bool missingOk);
+extern void DeregisterBaseWorkerById(int32 workerId, bool missingOk);
+extern void DeregisterBaseWorkerSelf(void);
+
+/* pid of a base worker of the current database, 0 when it does not run */
+extern int	GetBaseWorkerPid(int32 workerId);
+
+/*
+ * Transactions in a base worker.  START_TRANSACTION() starts a transaction
+ * with a snapshot and opens a PG_TRY block; END_TRANSACTION() commits it and
+ * re-raises any error (which ends the worker: a failure, restarted with
+ * backoff).  END_TRANSACTION_NO_THROW(level) instead aborts the transaction
+ * on error and reports the error at the given level: with WARNING or LOG
+ * the worker goes on after the block.  As with any PG_TRY block, a local
+ * variable assigned inside and read after it must be declared volatile.
+ */
+#define START_TRANSACTION() \
+	do { \
+		MemoryContext pgeb_xact_caller_context = CurrentMemoryContext; \
+		StartTransactionCommand(); \
+		PushActiveSnapshot(GetTransactionSnapshot()); \
+		PG_TRY(); \
+		{
+
+#define END_TRANSACTION() \
+			if (ActiveSnapshotSet()) \
+				PopActiveSnapshot(); \
+			CommitTransactionCommand(); \
+		} \
+		PG_CATCH(); \
+		{ \
+			PG_RE_THROW(); \
+		} \
+		PG_END_TRY(); \
+		MemoryContextSwitchTo(pgeb_xact_caller_context); \
+	} while (0)
+
+#define END_TRANSACTION_NO_THROW(level) \
+			if (ActiveSnapshotSet()) \
+				PopActiveSnapshot(); \
+			CommitTransactionCommand(); \
+		} \
+		PG_CATCH(); \
+		{ \
+			ErrorData  *pgeb_xact_error; \
+			MemoryContextSwitchTo(pgeb_xact_caller_context); \
+			pgeb_xact_error = CopyErrorData(); \
+			FlushErrorState(); \
+			AbortCurrentTransaction(); \
+			pgeb_xact_error->elevel = (level); \
+			ThrowErrorData(pgeb_xact_error); \
+			FreeErrorData(pgeb_xact_error); \
+		} \
+		PG_END_TRY(); \
+		MemoryContextSwitchTo(pgeb_xact_caller_context); \
+	} while (0)
+
+#endif							/* PG_EXTENSION_BASE_BASE_WORKERS_H */

@@ -1,0 +1,161 @@
+/*-------------------------------------------------------------------------
+ *
+ * supervisor.h
+ *	  Internal declarations of pg_extension_base_supervisor: the shared
+ *	  registry (registry.c), the three kinds of process (server_starter.c,
+ *	  database_starter.c, base_worker.c), the registrations table
+ *	  (registrations.c) and the hooks that stop workers before DDL returns
+ *	  (stop.c).  The lock protocol is at the top of registry.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGEB_SUPERVISOR_H
+#define PGEB_SUPERVISOR_H
+
+#include "datatype/timestamp.h"
+#include "storage/condition_variable.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+
+#define SUPERVISOR_MODULE_NAME		"pg_extension_base_supervisor"
+#define SUPERVISOR_SCHEMA			"extension_base"
+#define REGISTRATIONS_TABLE			"workers"
+
+#define SERVER_STARTER_TYPE			"pg_extension_base server starter"
+#define DATABASE_STARTER_TYPE		"pg_extension_base database starter"
+#define BASE_WORKER_TYPE			"pg_extension_base base worker"
+
+/* fixed sizes of the small shared arrays */
+#define MAX_DATABASE_STARTERS		64
+#define MAX_DATABASE_BLOCKS			64
+#define MAX_DIRTY_DATABASES			64
+#define EXIT_REASON_LEN				128
+
+/* GUCs (supervisor.c) */
+extern bool pgeb_enable_base_worker_launcher;
+extern int	pgeb_max_base_workers;
+extern int	pgeb_max_database_starters;
+extern int	pgeb_worker_starter_sleep_time;	/* seconds */
+extern int	pgeb_worker_restart_backoff_initial;	/* ms */
+extern int	pgeb_worker_restart_backoff_max;	/* ms */
+extern int	pgeb_worker_restart_healthy_time;	/* ms */
+extern bool pgeb_base_workers_enabled;
+
+/*
+ * States of a worker slot; the transitions are drawn in supervisor/README.md.
+ */
+typedef enum WorkerSlotState
+{
+	SLOT_FREE = 0,
+	SLOT_WANTED,				/* should run; starts when next_start is reached */
+	SLOT_STARTING,				/* registered with the postmaster */
+	SLOT_RUNNING,				/* its process called in */
+	SLOT_WAITING,				/* exited; restarts at next_start */
+	SLOT_DONE,					/* returned 0: never restarted */
+	SLOT_STOPPING				/* must not run; kept until its stopper ends */
+} WorkerSlotState;
+
+/* One base worker of one database. */
+typedef struct WorkerSlot
+{
+	WorkerSlotState state;
+	uint32		generation;		/* bumped at every launch */
+	Oid			database_id;
+	int32		worker_id;
+	Oid			extension_id;
+	Oid			function_id;
+	char		worker_name[NAMEDATALEN];
+
+	/* process */
+	bool		has_process;	/* the server starter holds a handle */
+	bool		terminate_sent; /* and asked the postmaster to stop it */
+	pid_t		pid;
+
+	/* who asked it to stop: a backend (pid, subtransaction) or 0 */
+	int			stopper_pid;
+	SubTransactionId stopper_subxid;
+	bool		resume_on_commit;	/* database DDL: it runs again after */
+	char		stop_reason[EXIT_REASON_LEN];
+
+	/* how its last run ended, written by the worker as it exits */
+	bool		returned;
+	int64		return_value;
+	char		exit_message[EXIT_REASON_LEN];
+
+	/* restart policy */
+	int			failure_count;
+	TimestampTz last_start;
+	TimestampTz last_exit_time;
+	TimestampTz next_start;
+	char		last_exit_reason[EXIT_REASON_LEN];
+} WorkerSlot;
+
+/* A database starter the server starter runs. */
+typedef struct DatabaseStarterSlot
+{
+	Oid			database_id;	/* InvalidOid: free */
+	pid_t		pid;
+	bool		published;		/* it published the wanted set */
+	bool		needs_restart;	/* scan again when it exits */
+} DatabaseStarterSlot;
+
+/* A database that DDL needs free of our processes. */
+typedef struct DatabaseBlock
+{
+	Oid			database_id;	/* InvalidOid: free */
+	int			backend_pid;
+	bool		dropping;		/* DROP DATABASE: its slots go when it commits */
+} DatabaseBlock;
+
+typedef struct SupervisorShared
+{
+	LWLock	   *lock;
+	ConditionVariable stopped_cv;	/* broadcast when processes exit */
+
+	PGPROC	   *server_starter;
+	pid_t		server_starter_pid;
+
+	/* events for the server starter */
+	int			num_dirty;
+	Oid			dirty[MAX_DIRTY_DATABASES];
+	bool		scan_all;		/* every database; also when dirty overflowed */
+	bool		refresh_databases;	/* re-read pg_database */
+	bool		registry_full;	/* a starter found no free slot */
+
+	DatabaseStarterSlot starters[MAX_DATABASE_STARTERS];
+	DatabaseBlock blocks[MAX_DATABASE_BLOCKS];
+
+	int			num_slots;
+	WorkerSlot	slots[FLEXIBLE_ARRAY_MEMBER];
+} SupervisorShared;
+
+/* registry.c */
+extern SupervisorShared *SupervisorState;
+extern Size pgeb_registry_size(void);
+extern void pgeb_registry_init(void);
+extern void pgeb_require_registry(void);
+extern void pgeb_wake_server_starter(void);
+extern void pgeb_mark_database_dirty(Oid database_id);
+extern bool pgeb_database_blocked(Oid database_id);
+extern WorkerSlot *pgeb_find_slot(Oid database_id, int32 worker_id);
+extern const char *pgeb_slot_state_name(WorkerSlotState state);
+
+/* server_starter.c, database_starter.c, base_worker.c: process entry points */
+extern PGDLLEXPORT void pgeb_server_starter_main(Datum arg);
+extern PGDLLEXPORT void pgeb_database_starter_main(Datum arg);
+extern PGDLLEXPORT void pgeb_base_worker_main(Datum arg);
+extern void pgeb_register_server_starter(void);
+
+/* registrations.c */
+extern Oid	pgeb_registrations_table(void);
+extern List *pgeb_delete_registrations_of_extension(const char *extension_name);
+extern int32 pgeb_find_registration(const char *name, int32 worker_id);
+extern void pgeb_report_unknown_worker(const char *name, int32 worker_id) pg_attribute_noreturn();
+
+/* stop.c */
+extern void pgeb_install_stop_hooks(void);
+extern void pgeb_stop_workers_and_wait(Oid database_id, Oid extension_id,
+									   int32 worker_id, const char *reason);
+extern void pgeb_note_registrations_changed(void);
+
+#endif							/* PGEB_SUPERVISOR_H */
