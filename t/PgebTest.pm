@@ -76,6 +76,7 @@ sub write_extension_file
 # shared_preload_libraries = 'pg_extension_base'.
 #   install => a copy from install_copy (default: the private installation)
 #   conf    => more postgresql.conf lines
+#   init    => options for PostgreSQL::Test::Cluster::init (a hash ref)
 sub new_node
 {
 	my ($name, %opts) = @_;
@@ -83,7 +84,7 @@ sub new_node
 	  $opts{install} ? (install_path => $opts{install}{install_path}) : ();
 	my $node = PostgreSQL::Test::Cluster->new($name, @install);
 
-	$node->init;
+	$node->init(%{ $opts{init} // {} });
 	$node->append_conf('postgresql.conf',
 		"shared_preload_libraries = 'pg_extension_base'\n")
 	  unless defined $opts{preload} && !$opts{preload};
