@@ -17,3 +17,21 @@ AS 'MODULE_PATHNAME', 'example_next_ticket';
 
 COMMENT ON FUNCTION next_ticket() IS
     'A number from a counter in shared memory, shared by all sessions';
+
+-- A base worker: pg_extension_base runs heartbeat_main in every database
+-- where this extension exists, from the COMMIT of CREATE EXTENSION until
+-- DROP EXTENSION, across restarts.
+CREATE TABLE heartbeat (
+    beats bigint NOT NULL,
+    last_beat timestamptz,
+    pid int
+);
+INSERT INTO heartbeat VALUES (0, NULL, NULL);
+GRANT SELECT ON heartbeat TO PUBLIC;
+
+CREATE FUNCTION heartbeat_main(internal)
+RETURNS internal
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'example_heartbeat_main';
+
+SELECT extension_base.register_worker('heartbeat', 'heartbeat_main');

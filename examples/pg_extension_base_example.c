@@ -8,10 +8,15 @@
  * that with a #!shared_preload_libraries line, so the administrator only
  * ever sets shared_preload_libraries = 'pg_extension_base'.
  *
+ * It also has a base worker, heartbeat_main, which its install script
+ * registers: pg_extension_base runs it in every database where the
+ * extension exists, and it counts beats in a table once a second.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
@@ -19,7 +24,11 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
+#include "pg_extension_base/base_workers.h"
+
 PG_MODULE_MAGIC;
+
+PG_FUNCTION_INFO_V1(example_heartbeat_main);
 
 /* In shared memory; the counter is atomic, so no lock protects it. */
 typedef struct ExampleSharedState
@@ -96,4 +105,31 @@ example_next_ticket(PG_FUNCTION_ARGS)
 				 errhint("Set shared_preload_libraries = 'pg_extension_base' and restart the server.")));
 
 	PG_RETURN_INT64((int64) pg_atomic_add_fetch_u64(&shared_state->tickets, 1));
+}
+
+/*
+ * The base worker: runs outside any transaction with its worker id as
+ * argument.  LightSleep() returns early on SIGHUP and ends the process on
+ * SIGTERM (DROP EXTENSION, DROP DATABASE, shutdown), so the loop needs no
+ * exit of its own; returning asks for an immediate restart.
+ */
+Datum
+example_heartbeat_main(PG_FUNCTION_ARGS)
+{
+	for (;;)
+	{
+		START_TRANSACTION();
+		{
+			SPI_connect();
+			SPI_execute("UPDATE extension_base_example.heartbeat "
+						"SET beats = beats + 1, last_beat = now(), "
+						"pid = pg_backend_pid()", false, 0);
+			SPI_finish();
+		}
+		END_TRANSACTION();
+		LightSleep(1000);
+		if (TerminationRequested)
+			break;
+	}
+	PG_RETURN_INT64(BASE_WORKER_RESTART_IMMEDIATELY);
 }
