@@ -53,6 +53,7 @@ static bool stopped_workers = false;
 static bool registrations_changed = false;
 static bool database_ddl = false;
 static Oid	database_ddl_target = InvalidOid;
+static bool scan_all_at_end = false;
 
 static object_access_hook_type prev_object_access_hook = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
@@ -225,6 +226,20 @@ supervisor_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					note_database_ddl(database_id);
 					break;
 				}
+			case T_TransactionStmt:
+				{
+					TransactionStmt *stmt = (TransactionStmt *) parsetree;
+
+					/* it may change registrations of any database */
+					if (stmt->kind == TRANS_STMT_COMMIT_PREPARED ||
+						stmt->kind == TRANS_STMT_ROLLBACK_PREPARED)
+					{
+						database_ddl = true;
+						database_ddl_target = InvalidOid;
+						scan_all_at_end = true;
+					}
+					break;
+				}
 			case T_AlterDatabaseSetStmt:
 				note_database_ddl(get_database_oid(((AlterDatabaseSetStmt *) parsetree)->dbname,
 												   true));
@@ -373,7 +388,13 @@ end_of_xact(XactEvent event, void *arg)
 	bool		committed;
 	bool		wake = false;
 
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
+	/*
+	 * A PREPARE settles like a commit: what it removed is gone for now.  If
+	 * it is rolled back later, ROLLBACK PREPARED asks for a scan of every
+	 * database (see the utility hook), which brings the workers back.
+	 */
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
 		committed = true;
 	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 		committed = false;
@@ -411,7 +432,7 @@ end_of_xact(XactEvent event, void *arg)
 	}
 	if (database_ddl)
 	{
-		pgeb_mark_database_dirty(database_ddl_target);
+		pgeb_mark_database_dirty(scan_all_at_end ? InvalidOid : database_ddl_target);
 		wake = true;
 	}
 	if (wake)
@@ -421,6 +442,7 @@ end_of_xact(XactEvent event, void *arg)
 	registrations_changed = false;
 	database_ddl = false;
 	database_ddl_target = InvalidOid;
+	scan_all_at_end = false;
 }
 
 static void
