@@ -34,7 +34,6 @@
 #include "pg_extension_base/base_workers.h"
 #include "supervisor.h"
 
-static void require_superuser(const char *action);
 static Oid	require_registrations_table(void);
 static void check_worker_name(const char *name);
 static void check_entry_point(Oid function_id);
@@ -63,7 +62,7 @@ RegisterBaseWorker(char *workerName, Oid entryPointFunctionId, Oid extensionId)
 	NameData	extname;
 
 	pgeb_require_registry();
-	require_superuser("register base workers");
+	pgeb_require_superuser("register base workers");
 	if (workerName == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -199,7 +198,7 @@ deregister(const char *name, int32 worker_id, bool missing_ok)
 	List	   *ids = NIL;
 
 	pgeb_require_registry();
-	require_superuser("deregister base workers");
+	pgeb_require_superuser("deregister base workers");
 	if (!OidIsValid(pgeb_registrations_table()))
 	{
 		if (missing_ok)
@@ -272,8 +271,8 @@ pgeb_delete_registrations_of_extension(const char *extension_name)
 	return ids;
 }
 
-static void
-require_superuser(const char *action)
+void
+pgeb_require_superuser(const char *action)
 {
 	if (!superuser())
 		ereport(ERROR,

@@ -43,6 +43,7 @@ pgeb_register_worker(PG_FUNCTION_ARGS)
 {
 	pgeb_require_registry();
 	require_arguments(fcinfo, 2);
+	pgeb_require_superuser("register base workers");
 	if (!creating_extension)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -112,11 +113,7 @@ wakeup(const char *name, int32 worker_id)
 	int32		id;
 	WorkerSlot *slot;
 
-	if (!superuser())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to wake up base workers"),
-				 errdetail("Only superusers may wake up base workers.")));
+	pgeb_require_superuser("wake up base workers");
 	id = pgeb_find_registration(name, worker_id);
 	if (id == 0)
 		pgeb_report_unknown_worker(name, worker_id);

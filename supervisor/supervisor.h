@@ -149,6 +149,7 @@ extern void pgeb_register_server_starter(void);
 /* registrations.c */
 extern Oid	pgeb_registrations_table(void);
 extern List *pgeb_delete_registrations_of_extension(const char *extension_name);
+extern void pgeb_require_superuser(const char *action);
 extern int32 pgeb_find_registration(const char *name, int32 worker_id);
 extern void pgeb_report_unknown_worker(const char *name, int32 worker_id) pg_attribute_noreturn();
 

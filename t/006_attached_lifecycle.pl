@@ -10,7 +10,9 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use PgebTest;
 
-my $node = new_node('attached', conf => "max_worker_processes = 4\n");
+# five slots: the logical replication launcher, the base workers' server
+# starter and three attached workers
+my $node = new_node('attached', conf => "max_worker_processes = 5\n");
 start_with_extension($node);
 $node->safe_psql('postgres', 'CREATE EXTENSION pgeb_test_attached');
 
@@ -83,7 +85,8 @@ ok( $node->poll_query_until(
 		'postgres', q{
 		SELECT count(*) = current_setting('max_worker_processes')::int
 		FROM pg_stat_activity WHERE backend_type IN
-			('pg_extension_base attached worker', 'logical replication launcher')}),
+			('pg_extension_base attached worker', 'logical replication launcher',
+			 'pg_extension_base server starter')}),
 	'every worker slot is taken');
 my ($ret, $stdout, $stderr) = $node->psql('postgres',
 	q{SELECT * FROM extension_base.run_attached('SELECT 1')});
