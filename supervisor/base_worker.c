@@ -103,6 +103,11 @@ pgeb_base_worker_main(Datum arg)
 	entry_point = lookup_entry_point(function_id);
 	CommitTransactionCommand();
 
+	/*
+	 * Process start-up leaves the latch set; the entry point's first
+	 * LightSleep() would otherwise return at once.
+	 */
+	ResetLatch(MyLatch);
 	pgstat_report_activity(STATE_RUNNING, worker_name);
 	result = DirectFunctionCall1(entry_point, Int32GetDatum(MyBaseWorkerId));
 
