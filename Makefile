@@ -18,7 +18,7 @@ DATA = pg_extension_base--1.0.sql
 PGFILEDESC = "pg_extension_base - infrastructure for PostgreSQL extensions"
 
 SUBDIRS = deps supervisor attached preloader
-PUBLIC_HEADERS = include/pg_extension_base/abi.h include/pg_extension_base/compat.h
+PGEB_PUBLIC_HEADERS = include/pg_extension_base/abi.h include/pg_extension_base/compat.h
 
 REGRESS = meta preloader deps attached
 REGRESS_OPTS = --temp-config=$(srcdir)/sql/regress.conf \
@@ -28,22 +28,12 @@ TAP_TESTS = 1
 include Makefile.common
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+include Makefile.headers
 
 # TAP tests find their shared helpers in t/
 PG_PROVE_FLAGS += -I $(srcdir)/t
 
 $(call recurse,all install installdirs uninstall clean,$(SUBDIRS))
-
-install: install-public-headers
-uninstall: uninstall-public-headers
-
-.PHONY: install-public-headers uninstall-public-headers
-install-public-headers:
-	$(MKDIR_P) '$(DESTDIR)$(includedir_server)/pg_extension_base'
-	$(INSTALL_DATA) $(addprefix $(srcdir)/,$(PUBLIC_HEADERS)) '$(DESTDIR)$(includedir_server)/pg_extension_base/'
-
-uninstall-public-headers:
-	rm -f $(addprefix '$(DESTDIR)$(includedir_server)/pg_extension_base'/,$(notdir $(PUBLIC_HEADERS)))
 
 # The private installation used by "make test" and the demo.
 TMP_INSTALL = $(CURDIR)/tmp_install

@@ -85,6 +85,8 @@ static bool out_of_slots = false;
 static long out_of_slots_retry_ms = OUT_OF_SLOTS_FIRST_RETRY_MS;
 static TimestampTz out_of_slots_until = 0;
 
+static void describe_process(BackgroundWorker *bgw, const char *function,
+							 const char *type, const char *name);
 static void forget_server_starter(int code, Datum arg);
 static void adopt_orphans(void);
 static void take_events(bool *refresh, bool *scan_all, List **dirty);
@@ -104,20 +106,35 @@ static bool register_process(const char *function, const char *type,
 static void note_out_of_slots(TimestampTz now, int waiting);
 static long ms_until(TimestampTz now, TimestampTz then);
 
+/*
+ * Every process of ours: a function of this library, with shared memory and
+ * a database connection, started only once recovery has finished (a hot
+ * standby runs nothing), never restarted by the postmaster (the server
+ * starter applies the restart policy; only it sets a restart time).
+ */
+static void
+describe_process(BackgroundWorker *bgw, const char *function, const char *type,
+				 const char *name)
+{
+	memset(bgw, 0, sizeof(*bgw));
+	bgw->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw->bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(bgw->bgw_library_name, SUPERVISOR_MODULE_NAME, BGW_MAXLEN);
+	strlcpy(bgw->bgw_function_name, function, BGW_MAXLEN);
+	strlcpy(bgw->bgw_name, name, BGW_MAXLEN);
+	strlcpy(bgw->bgw_type, type, BGW_MAXLEN);
+}
+
 /* Called by _PG_init in the postmaster. */
 void
 pgeb_register_server_starter(void)
 {
 	BackgroundWorker bgw;
 
-	memset(&bgw, 0, sizeof(bgw));
-	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	describe_process(&bgw, "pgeb_server_starter_main", SERVER_STARTER_TYPE,
+					 SERVER_STARTER_TYPE);
 	bgw.bgw_restart_time = SERVER_STARTER_RESTART_SECONDS;
-	strlcpy(bgw.bgw_library_name, SUPERVISOR_MODULE_NAME, BGW_MAXLEN);
-	strlcpy(bgw.bgw_function_name, "pgeb_server_starter_main", BGW_MAXLEN);
-	strlcpy(bgw.bgw_name, SERVER_STARTER_TYPE, BGW_MAXLEN);
-	strlcpy(bgw.bgw_type, SERVER_STARTER_TYPE, BGW_MAXLEN);
 	RegisterBackgroundWorker(&bgw);
 }
 
@@ -811,14 +828,7 @@ register_process(const char *function, const char *type, const char *name,
 	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 	bool		ok;
 
-	memset(&bgw, 0, sizeof(bgw));
-	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	bgw.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(bgw.bgw_library_name, SUPERVISOR_MODULE_NAME, BGW_MAXLEN);
-	strlcpy(bgw.bgw_function_name, function, BGW_MAXLEN);
-	strlcpy(bgw.bgw_name, name, BGW_MAXLEN);
-	strlcpy(bgw.bgw_type, type, BGW_MAXLEN);
+	describe_process(&bgw, function, type, name);
 	bgw.bgw_main_arg = main_arg;
 	memcpy(bgw.bgw_extra, &generation, sizeof(generation));
 	bgw.bgw_notify_pid = MyProcPid;

@@ -96,10 +96,16 @@ extern int	GetBaseWorkerPid(int32 workerId);
 		PG_TRY(); \
 		{
 
+/* the commit both END_ macros share */
+#define PGEB_COMMIT_TRANSACTION() \
+	do { \
+		if (ActiveSnapshotSet()) \
+			PopActiveSnapshot(); \
+		CommitTransactionCommand(); \
+	} while (0)
+
 #define END_TRANSACTION() \
-			if (ActiveSnapshotSet()) \
-				PopActiveSnapshot(); \
-			CommitTransactionCommand(); \
+			PGEB_COMMIT_TRANSACTION(); \
 		} \
 		PG_CATCH(); \
 		{ \
@@ -110,9 +116,7 @@ extern int	GetBaseWorkerPid(int32 workerId);
 	} while (0)
 
 #define END_TRANSACTION_NO_THROW(level) \
-			if (ActiveSnapshotSet()) \
-				PopActiveSnapshot(); \
-			CommitTransactionCommand(); \
+			PGEB_COMMIT_TRANSACTION(); \
 		} \
 		PG_CATCH(); \
 		{ \
