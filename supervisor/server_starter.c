@@ -93,7 +93,7 @@ static void take_events(bool *refresh, bool *scan_all, List **dirty);
 static void refresh_databases(void);
 static void release_database_slots(Oid database_id, const char *reason);
 static void want_scan(KnownDatabase *db);
-static void reap_starters(TimestampTz now);
+static bool reap_starters(TimestampTz now);
 static bool reap_workers(TimestampTz now);
 static void worker_exited(WorkerSlot *slot, TimestampTz now);
 static void enforce_stops(void);
@@ -216,8 +216,8 @@ pgeb_server_starter_main(Datum arg)
 
 		now = GetCurrentTimestamp();
 		release_dead_blockers();
-		reap_starters(now);
-		exited = reap_workers(now);
+		exited = reap_starters(now);
+		exited |= reap_workers(now);
 		enforce_stops();
 		launch_starters(now, &timeout);
 		launch_workers(now, &timeout);
@@ -426,9 +426,12 @@ release_database_slots(Oid database_id, const char *reason)
 	LWLockRelease(SupervisorState->lock);
 }
 
-static void
+/* Returns whether any starter exited. */
+static bool
 reap_starters(TimestampTz now)
 {
+	bool		exited = false;
+
 	for (int i = 0; i < MAX_DATABASE_STARTERS; i++)
 	{
 		DatabaseStarterSlot *starter = &SupervisorState->starters[i];
@@ -461,6 +464,7 @@ reap_starters(TimestampTz now)
 		pfree(starter_handles[i]);
 		starter_handles[i] = NULL;
 		starter_terminated[i] = false;
+		exited = true;
 
 		db = hash_search(databases, &database_id, HASH_FIND, NULL);
 		if (db == NULL || !db->eligible)
@@ -476,6 +480,7 @@ reap_starters(TimestampTz now)
 		else if (needs_restart)
 			db->scan_wanted = true;
 	}
+	return exited;
 }
 
 /* Returns whether any process exited. */
@@ -732,22 +737,28 @@ launch_starters(TimestampTz now, long *timeout)
 		if (free_index < 0)
 			break;
 
+		/*
+		 * Fill the starter's entry first: it may run, publish and look for
+		 * its entry before we would get to it.
+		 */
+		LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+		memset(&SupervisorState->starters[free_index], 0, sizeof(DatabaseStarterSlot));
+		SupervisorState->starters[free_index].database_id = db->database_id;
+		LWLockRelease(SupervisorState->lock);
+
 		if (!register_process("pgeb_database_starter_main", DATABASE_STARTER_TYPE,
 							  DATABASE_STARTER_TYPE, ObjectIdGetDatum(db->database_id),
 							  0, &starter_handles[free_index]))
 		{
+			LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+			memset(&SupervisorState->starters[free_index], 0, sizeof(DatabaseStarterSlot));
+			LWLockRelease(SupervisorState->lock);
 			note_out_of_slots(now, 1);
 			*timeout = Min(*timeout, ms_until(now, out_of_slots_until));
 			continue;
 		}
 		db->scan_wanted = false;
 		running++;
-		LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
-		SupervisorState->starters[free_index].database_id = db->database_id;
-		SupervisorState->starters[free_index].pid = 0;
-		SupervisorState->starters[free_index].published = false;
-		SupervisorState->starters[free_index].needs_restart = false;
-		LWLockRelease(SupervisorState->lock);
 	}
 }
 

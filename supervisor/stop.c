@@ -29,6 +29,8 @@
  */
 #include "postgres.h"
 
+#include <signal.h>
+
 #include "access/xact.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_database.h"
@@ -38,6 +40,7 @@
 #include "commands/extension.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "storage/procarray.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/wait_event.h"
@@ -45,8 +48,12 @@
 #include "pg_extension_base/compat.h"
 #include "supervisor.h"
 
-/* how often a waiting backend looks again even without a broadcast */
-#define STOP_WAIT_POLL_MS	100
+/*
+ * How often a waiting backend looks again without a broadcast: a process
+ * leaving the proc array signals nobody, and stopping is rare and short.
+ */
+#define STOP_WAIT_POLL_MS	1
+#define STOP_WAIT_REMIND_POLLS	100
 
 /* What this transaction did; reset at its end. */
 static bool stopped_workers = false;
@@ -70,6 +77,9 @@ static void wait_for_processes(Oid database_id, Oid extension_id, int32 worker_i
 							   bool starters_too);
 static bool processes_remain(Oid database_id, Oid extension_id, int32 worker_id,
 							 bool starters_too);
+static List *terminate_later(WorkerSlot *slot, List *pids);
+static void terminate_now(List *pids);
+static bool still_connected(pid_t pid);
 static void give_back_slot(WorkerSlot *slot);
 static void end_of_xact(XactEvent event, void *arg);
 static void end_of_subxact(SubXactEvent event, SubTransactionId mySubid,
@@ -102,6 +112,7 @@ pgeb_stop_workers_and_wait(Oid database_id, Oid extension_id, int32 worker_id,
 						   const char *reason)
 {
 	bool		running = false;
+	List	   *pids = NIL;
 
 	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < SupervisorState->num_slots; i++)
@@ -122,14 +133,45 @@ pgeb_stop_workers_and_wait(Oid database_id, Oid extension_id, int32 worker_id,
 			stopped_workers = true;
 		}
 		running |= slot->has_process;
+		pids = terminate_later(slot, pids);
 	}
 	LWLockRelease(SupervisorState->lock);
 
 	if (running)
 	{
-		pgeb_wake_server_starter();
+		terminate_now(pids);
 		wait_for_processes(database_id, extension_id, worker_id, false);
 	}
+}
+
+/*
+ * A process that must stop and whose pid we know is sent SIGTERM by the
+ * stopping backend itself: two hops (the server starter, the postmaster)
+ * shorter than TerminateBackgroundWorker.  Marked terminate_sent, so that
+ * its exit is never taken for a failure, even if a rollback gives the slot
+ * back meanwhile.  Lock held.
+ */
+static List *
+terminate_later(WorkerSlot *slot, List *pids)
+{
+	if (slot->has_process && slot->pid != 0 && !slot->terminate_sent)
+	{
+		slot->terminate_sent = true;
+		pids = lappend_int(pids, slot->pid);
+	}
+	return pids;
+}
+
+/* Lock released; the server starter handles what has no pid yet. */
+static void
+terminate_now(List *pids)
+{
+	ListCell   *lc;
+
+	foreach(lc, pids)
+		(void) kill(lfirst_int(lc), SIGTERM);
+	list_free(pids);
+	pgeb_wake_server_starter();
 }
 
 static void
@@ -280,6 +322,7 @@ static void
 block_database_and_wait(Oid database_id, bool dropping)
 {
 	DatabaseBlock *block = NULL;
+	List	   *pids = NIL;
 
 	if (!OidIsValid(database_id) || database_id == MyDatabaseId ||
 		!PGEB_DATABASE_OWNERCHECK(database_id, GetUserId()))
@@ -318,11 +361,12 @@ block_database_and_wait(Oid database_id, bool dropping)
 		slot->stopper_subxid = InvalidSubTransactionId;
 		slot->resume_on_commit = !dropping;
 		strlcpy(slot->stop_reason, "database DDL", EXIT_REASON_LEN);
+		pids = terminate_later(slot, pids);
 	}
 	LWLockRelease(SupervisorState->lock);
 	stopped_workers = true;
 
-	pgeb_wake_server_starter();
+	terminate_now(pids);
 	wait_for_processes(database_id, InvalidOid, 0, true);
 }
 
@@ -330,11 +374,15 @@ static void
 wait_for_processes(Oid database_id, Oid extension_id, int32 worker_id,
 				   bool starters_too)
 {
+	int			polls = 0;
+
 	ConditionVariablePrepareToSleep(&SupervisorState->stopped_cv);
 	while (processes_remain(database_id, extension_id, worker_id, starters_too))
 	{
+		/* now and then remind the server starter (it may have restarted) */
 		if (ConditionVariableTimedSleep(&SupervisorState->stopped_cv,
-										STOP_WAIT_POLL_MS, PG_WAIT_EXTENSION))
+										STOP_WAIT_POLL_MS, PG_WAIT_EXTENSION) &&
+			++polls % STOP_WAIT_REMIND_POLLS == 0)
 			pgeb_wake_server_starter();
 	}
 	ConditionVariableCancelSleep();
@@ -354,12 +402,27 @@ processes_remain(Oid database_id, Oid extension_id, int32 worker_id,
 		remain = slot->state != SLOT_FREE && slot->has_process &&
 			slot->database_id == database_id &&
 			(!OidIsValid(extension_id) || slot->extension_id == extension_id) &&
-			(worker_id == 0 || slot->worker_id == worker_id);
+			(worker_id == 0 || slot->worker_id == worker_id) &&
+			still_connected(slot->pid);
 	}
 	for (int i = 0; i < MAX_DATABASE_STARTERS && starters_too && !remain; i++)
-		remain = SupervisorState->starters[i].database_id == database_id;
+		remain = SupervisorState->starters[i].database_id == database_id &&
+			still_connected(SupervisorState->starters[i].pid);
 	LWLockRelease(SupervisorState->lock);
 	return remain;
+}
+
+/*
+ * Whether a process of ours still counts: it does until it has left the
+ * proc array, which is what DROP DATABASE and friends check, and what
+ * pg_stat_activity shows (its entry goes before that).  The server starter
+ * notices the exit a little later, when the postmaster tells it.  An
+ * unknown pid (not started yet) counts.
+ */
+static bool
+still_connected(pid_t pid)
+{
+	return pid == 0 || BackendPidGetProc(pid) != NULL;
 }
 
 /* A stop rolled back: run again, now, with no backoff.  Lock held. */
