@@ -49,9 +49,11 @@
 #include "supervisor.h"
 
 /*
- * How often a waiting backend looks again without a broadcast: a process
- * leaving the proc array signals nobody, and stopping is rare and short.
+ * How often a waiting backend looks again: every 50 us for the first 20 ms
+ * or so, then every millisecond or at a broadcast.
  */
+#define STOP_WAIT_FAST_POLL_US	50
+#define STOP_WAIT_FAST_POLLS	400
 #define STOP_WAIT_POLL_MS	1
 #define STOP_WAIT_REMIND_POLLS	100
 
@@ -375,6 +377,19 @@ wait_for_processes(Oid database_id, Oid extension_id, int32 worker_id,
 				   bool starters_too)
 {
 	int			polls = 0;
+
+	/*
+	 * A terminated process is usually gone within a few milliseconds, and
+	 * its leaving the proc array wakes nobody: look often at first, then
+	 * settle for the condition variable and a slower poll.
+	 */
+	for (int i = 0; i < STOP_WAIT_FAST_POLLS; i++)
+	{
+		if (!processes_remain(database_id, extension_id, worker_id, starters_too))
+			return;
+		pg_usleep(STOP_WAIT_FAST_POLL_US);
+		CHECK_FOR_INTERRUPTS();
+	}
 
 	ConditionVariablePrepareToSleep(&SupervisorState->stopped_cv);
 	while (processes_remain(database_id, extension_id, worker_id, starters_too))
