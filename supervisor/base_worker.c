@@ -75,7 +75,9 @@ pgeb_base_worker_main(Datum arg)
 
 	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
 	slot = &SupervisorState->slots[my_slot_index];
-	if (slot->generation == my_generation && slot->state == SLOT_STARTING)
+	/* RUNNING too: a rollback may have given the slot back before we got here */
+	if (slot->generation == my_generation &&
+		(slot->state == SLOT_STARTING || slot->state == SLOT_RUNNING))
 	{
 		mine = true;
 		slot->state = SLOT_RUNNING;
@@ -96,6 +98,13 @@ pgeb_base_worker_main(Datum arg)
 	emit_log_hook = remember_error;
 
 	BackgroundWorkerInitializeConnectionByOid(database_id, InvalidOid, 0);
+
+	/* in the proc array from now on: stop.c waits until we leave it */
+	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	if (slot->generation == my_generation)
+		slot->connected = true;
+	LWLockRelease(SupervisorState->lock);
+
 	SetConfigOption("application_name", worker_name, PGC_USERSET, PGC_S_SESSION);
 	pgstat_report_appname(worker_name);
 

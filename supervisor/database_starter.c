@@ -30,9 +30,12 @@
 #include "storage/ipc.h"
 #include "storage/lmgr.h"
 #include "tcop/tcopprot.h"
+#include "utils/guc.h"
 #include "utils/snapmgr.h"
 
 #include "supervisor.h"
+
+#define STARTER_LOCK_TIMEOUT	"10s"
 
 typedef struct WantedWorker
 {
@@ -72,17 +75,24 @@ read_registrations(WantedWorker **wanted)
 {
 	Oid			table = pgeb_registrations_table();
 	int			count;
+	int			level;
 
 	if (!OidIsValid(table))
 		return 0;
 
-	/* wait for every transaction changing registrations, then look */
+	/*
+	 * Wait for every transaction changing registrations, then look.  Not
+	 * for ever: a prepared or idle transaction must not pin a starter (the
+	 * server starter retries a starter that failed, after a backoff).
+	 */
+	SetConfigOption("lock_timeout", STARTER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
 	LockRelationOid(table, ShareLock);
 	PushActiveSnapshot(GetTransactionSnapshot());
 
+	level = pgeb_begin_catalog_search_path();
 	SPI_connect();
 	if (SPI_execute("SELECT w.id, w.worker_name, "
-					"       to_regprocedure(w.entry_point)::oid, e.oid "
+					"       pg_catalog.to_regprocedure(w.entry_point)::pg_catalog.oid, e.oid "
 					"FROM " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE " w "
 					"JOIN pg_catalog.pg_extension e ON e.extname = w.extension_name "
 					"ORDER BY w.id", true, 0) != SPI_OK_SELECT)
@@ -113,6 +123,7 @@ read_registrations(WantedWorker **wanted)
 		count++;
 	}
 	SPI_finish();
+	pgeb_end_catalog_search_path(level);
 	PopActiveSnapshot();
 	return count;
 }
@@ -176,14 +187,9 @@ publish(Oid database_id, WantedWorker *wanted, int count)
 			slot->database_id != database_id || seen[i])
 			continue;
 		if (slot->has_process)
-		{
-			slot->state = SLOT_STOPPING;
-			slot->stopper_pid = 0;
-			strlcpy(slot->stop_reason,
-					pgeb_base_workers_enabled ? "no longer registered" :
-					"paused by pg_extension_base.base_workers_enabled",
-					EXIT_REASON_LEN);
-		}
+			pgeb_mark_stopping(slot, 0, InvalidSubTransactionId, false,
+							   pgeb_base_workers_enabled ? "no longer registered" :
+							   "paused by pg_extension_base.base_workers_enabled");
 		else
 			slot->state = SLOT_FREE;
 	}
@@ -193,7 +199,8 @@ publish(Oid database_id, WantedWorker *wanted, int count)
 				(errmsg("pg_extension_base.max_base_workers (%d) is reached; %d base workers of database %u wait for a free slot",
 						num_slots, missing, database_id),
 				 errhint("Raise pg_extension_base.max_base_workers.")));
-	SupervisorState->registry_full = (missing > 0);
+	/* set by any database that did not fit; cleared by the next full scan */
+	SupervisorState->registry_full |= (missing > 0);
 
 	for (int i = 0; i < MAX_DATABASE_STARTERS; i++)
 		if (SupervisorState->starters[i].database_id == database_id)

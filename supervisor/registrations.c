@@ -27,6 +27,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/syscache.h"
@@ -263,7 +264,8 @@ pgeb_delete_registrations_of_extension(const char *extension_name)
 	values[0] = NameGetDatum(&extname);
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
 	(void) run_query("DELETE FROM " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE
 					 " WHERE extension_name = $1 RETURNING id", 1, types, values,
 					 false, &ids);
@@ -341,6 +343,29 @@ check_entry_point(Oid function_id)
 }
 
 /*
+ * Our own SQL runs with search_path = pg_catalog, pg_temp, so that neither
+ * the caller's nor the database's search_path can choose the operators and
+ * functions it calls (it may run as the table owner, or in a database
+ * starter as the bootstrap superuser).  Returns the level to end with
+ * pgeb_end_catalog_search_path().
+ */
+int
+pgeb_begin_catalog_search_path(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+void
+pgeb_end_catalog_search_path(int level)
+{
+	AtEOXact_GUC(true, level);
+}
+
+/*
  * Run one statement through SPI; collect the int4 first column into *ids
  * (allocated in the caller's context) when ids != NULL.  Returns the row
  * count.
@@ -351,6 +376,7 @@ run_query(const char *sql, int nargs, Oid *types, Datum *values, bool read_only,
 {
 	MemoryContext caller = CurrentMemoryContext;
 	int			rows;
+	int			level = pgeb_begin_catalog_search_path();
 
 	SPI_connect();
 	if (SPI_execute_with_args(sql, nargs, types, values, NULL, read_only, 0) < 0)
@@ -370,5 +396,6 @@ run_query(const char *sql, int nargs, Oid *types, Datum *values, bool read_only,
 		}
 	}
 	SPI_finish();
+	pgeb_end_catalog_search_path(level);
 	return rows;
 }

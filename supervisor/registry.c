@@ -6,9 +6,13 @@
  *	  and the events that wake the server starter.
  *
  * Lock protocol.  One LWLock, SupervisorState->lock, protects every field
- * of SupervisorShared.  Nobody sleeps, does I/O or raises an error while
- * holding it: writers change a few fields and release it; readers (the SQL
- * functions) take it in shared mode and copy out.  Who writes what:
+ * of SupervisorShared.  Nobody sleeps, waits for another lock of ours or
+ * raises an error while holding it: writers change a few fields and release
+ * it; readers (the SQL functions) take it in shared mode and copy out.  The
+ * server starter registers and terminates processes (which signals the
+ * postmaster) and writes its rare LOG lines with it held; waiting backends
+ * take ProcArrayLock inside it (BackendPidGetProc), never the reverse.
+ * Who writes what:
  *
  *	- worker slots: a database starter allocates slots and turns slots its
  *	  database no longer registers to SLOT_STOPPING; the server starter owns
@@ -148,6 +152,54 @@ pgeb_find_slot(Oid database_id, int32 worker_id)
 			return slot;
 	}
 	return NULL;
+}
+
+/*
+ * A slot must not run: remember who asked (stopper_pid 0: the server
+ * starter, which frees the slot once its process exited) and what the slot
+ * was doing, so that a rollback can give back exactly that.  Lock held.
+ */
+void
+pgeb_mark_stopping(WorkerSlot *slot, int stopper_pid, SubTransactionId subxid,
+				   bool resume_on_commit, const char *reason)
+{
+	if (slot->state != SLOT_STOPPING)
+	{
+		slot->state_before_stop = slot->state;
+		slot->next_start_before_stop = slot->next_start;
+	}
+	slot->state = SLOT_STOPPING;
+	slot->stopper_pid = stopper_pid;
+	slot->stopper_subxid = subxid;
+	slot->resume_on_commit = resume_on_commit;
+	strlcpy(slot->stop_reason, reason, EXIT_REASON_LEN);
+}
+
+/*
+ * The stop is withdrawn (rolled back, or database DDL ended): the slot goes
+ * back to what it was, without backoff for a worker that was running or
+ * about to.  A worker that had finished or was waiting out its delay stays
+ * so.  Lock held.
+ */
+void
+pgeb_give_back_slot(WorkerSlot *slot)
+{
+	WorkerSlotState before = slot->state_before_stop;
+
+	slot->stopper_pid = 0;
+	slot->stopper_subxid = InvalidSubTransactionId;
+	if (slot->has_process && !slot->terminate_sent)
+		slot->state = SLOT_RUNNING;
+	else if ((before == SLOT_DONE || before == SLOT_WAITING) && !slot->has_process)
+	{
+		slot->state = before;
+		slot->next_start = slot->next_start_before_stop;
+	}
+	else
+	{
+		slot->state = SLOT_WANTED;
+		slot->next_start = 0;
+	}
 }
 
 const char *

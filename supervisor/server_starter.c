@@ -57,8 +57,9 @@
 #define SERVER_STARTER_RESTART_SECONDS	1
 /* first retry when the postmaster has no free background worker slot */
 #define OUT_OF_SLOTS_FIRST_RETRY_MS		100
-/* how often to look for orphans of an earlier server starter to exit */
+/* how often, and how long, to wait for orphans of an earlier server starter */
 #define ORPHAN_POLL_MS					10
+#define ORPHAN_WAIT_MS					10000
 
 #ifdef DATCONNLIMIT_INVALID_DB
 #define DATABASE_IS_INVALID(db) ((db)->datconnlimit == DATCONNLIMIT_INVALID_DB)
@@ -226,6 +227,13 @@ pgeb_server_starter_main(Datum arg)
 			ConditionVariableBroadcast(&SupervisorState->stopped_cv);
 		timeout = Min(timeout, ms_until(now, next_refresh));
 
+		/* events raised during this pass (also by this pass) are due now */
+		LWLockAcquire(SupervisorState->lock, LW_SHARED);
+		if (SupervisorState->scan_all || SupervisorState->num_dirty > 0 ||
+			SupervisorState->refresh_databases)
+			timeout = 0;
+		LWLockRelease(SupervisorState->lock);
+
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 Max(timeout, 1), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
@@ -254,6 +262,39 @@ adopt_orphans(void)
 	List	   *pids = NIL;
 	ListCell   *lc;
 	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz give_up = TimestampTzPlusMilliseconds(now, ORPHAN_WAIT_MS);
+
+	/* a process that starts late sees a new generation and exits */
+	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < SupervisorState->num_slots; i++)
+	{
+		WorkerSlot *slot = &SupervisorState->slots[i];
+
+		if (slot->state == SLOT_FREE)
+			continue;
+		slot->generation++;
+		if (slot->pid != 0)
+			pids = lappend_int(pids, slot->pid);
+	}
+	for (int i = 0; i < MAX_DATABASE_STARTERS; i++)
+		if (SupervisorState->starters[i].pid != 0)
+			pids = lappend_int(pids, SupervisorState->starters[i].pid);
+	LWLockRelease(SupervisorState->lock);
+
+	/* stop them; backends waiting for them keep waiting meanwhile */
+	foreach(lc, pids)
+		(void) kill(lfirst_int(lc), SIGTERM);
+	foreach(lc, pids)
+	{
+		while (kill(lfirst_int(lc), 0) == 0 && GetCurrentTimestamp() < give_up &&
+			   !ShutdownRequestPending)
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 ORPHAN_POLL_MS, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
 
 	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < SupervisorState->num_slots; i++)
@@ -262,11 +303,8 @@ adopt_orphans(void)
 
 		if (slot->state == SLOT_FREE)
 			continue;
-		/* a process started late sees the new generation and exits */
-		slot->generation++;
-		if (slot->pid != 0)
-			pids = lappend_int(pids, slot->pid);
 		slot->has_process = false;
+		slot->connected = false;
 		slot->terminate_sent = false;
 		slot->pid = 0;
 		if (slot->state == SLOT_STARTING || slot->state == SLOT_RUNNING)
@@ -277,26 +315,9 @@ adopt_orphans(void)
 		else if (slot->state == SLOT_STOPPING && slot->stopper_pid == 0)
 			slot->state = SLOT_FREE;
 	}
-	for (int i = 0; i < MAX_DATABASE_STARTERS; i++)
-	{
-		if (SupervisorState->starters[i].pid != 0)
-			pids = lappend_int(pids, SupervisorState->starters[i].pid);
-		memset(&SupervisorState->starters[i], 0, sizeof(DatabaseStarterSlot));
-	}
+	memset(SupervisorState->starters, 0, sizeof(SupervisorState->starters));
 	LWLockRelease(SupervisorState->lock);
 
-	foreach(lc, pids)
-		(void) kill(lfirst_int(lc), SIGTERM);
-	foreach(lc, pids)
-	{
-		while (kill(lfirst_int(lc), 0) == 0)
-		{
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 ORPHAN_POLL_MS, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-			CHECK_FOR_INTERRUPTS();
-		}
-	}
 	if (pids != NIL)
 		ereport(LOG,
 				(errmsg("pg_extension_base server starter stopped %d processes left by its previous run",
@@ -313,6 +334,9 @@ take_events(bool *refresh, bool *scan_all, List **dirty)
 	for (int i = 0; i < SupervisorState->num_dirty; i++)
 		*dirty = lappend_oid(*dirty, SupervisorState->dirty[i]);
 	SupervisorState->num_dirty = 0;
+	/* a full scan finds every database that did not fit again */
+	if (SupervisorState->scan_all)
+		SupervisorState->registry_full = false;
 	SupervisorState->scan_all = false;
 	SupervisorState->refresh_databases = false;
 	LWLockRelease(SupervisorState->lock);
@@ -413,11 +437,7 @@ release_database_slots(Oid database_id, const char *reason)
 		if (slot->state == SLOT_STOPPING && slot->stopper_pid != 0)
 			continue;
 		if (slot->has_process)
-		{
-			slot->state = SLOT_STOPPING;
-			slot->stopper_pid = 0;
-			strlcpy(slot->stop_reason, reason, EXIT_REASON_LEN);
-		}
+			pgeb_mark_stopping(slot, 0, InvalidSubTransactionId, false, reason);
 		else
 			slot->state = SLOT_FREE;
 	}
@@ -468,7 +488,11 @@ reap_starters(TimestampTz now)
 
 		db = hash_search(databases, &database_id, HASH_FIND, NULL);
 		if (db == NULL || !db->eligible)
+		{
+			/* it may have published after the database became ineligible */
+			release_database_slots(database_id, "database may not run workers");
 			continue;
+		}
 		if (!published)
 		{
 			/* it failed, or DDL stopped it: try again, a little later */
@@ -530,6 +554,7 @@ worker_exited(WorkerSlot *slot, TimestampTz now)
 	bool		asked_to_stop = slot->terminate_sent;
 
 	slot->has_process = false;
+	slot->connected = false;
 	slot->terminate_sent = false;
 	slot->pid = 0;
 	slot->last_exit_time = now;
@@ -622,12 +647,8 @@ enforce_stops(void)
 
 			if (slot->state != SLOT_FREE && slot->state != SLOT_STOPPING &&
 				slot->database_id == block->database_id)
-			{
-				slot->state = SLOT_STOPPING;
-				slot->stopper_pid = block->backend_pid;
-				slot->stopper_subxid = InvalidSubTransactionId;
-				strlcpy(slot->stop_reason, "database DDL", EXIT_REASON_LEN);
-			}
+				pgeb_mark_stopping(slot, block->backend_pid, InvalidSubTransactionId,
+								   !block->dropping, "database DDL");
 		}
 	}
 
@@ -683,11 +704,7 @@ release_dead_blockers(void)
 			WorkerSlot *slot = &SupervisorState->slots[i];
 
 			if (slot->state == SLOT_STOPPING && slot->stopper_pid == pid)
-			{
-				slot->state = SLOT_WANTED;
-				slot->stopper_pid = 0;
-				slot->next_start = 0;
-			}
+				pgeb_give_back_slot(slot);
 		}
 		SupervisorState->scan_all = true;
 		LWLockRelease(SupervisorState->lock);
@@ -811,6 +828,7 @@ launch_workers(TimestampTz now, long *timeout)
 		}
 		slot->state = SLOT_STARTING;
 		slot->has_process = true;
+		slot->connected = false;
 		slot->terminate_sent = false;
 		slot->pid = 0;
 		slot->last_start = now;

@@ -45,6 +45,7 @@
 #include "utils/acl.h"
 #include "utils/wait_event.h"
 
+#include "pg_extension_base/base_workers.h"
 #include "pg_extension_base/compat.h"
 #include "supervisor.h"
 
@@ -74,15 +75,15 @@ static void supervisor_ProcessUtility(PlannedStmt *pstmt, const char *queryStrin
 									  ParamListInfo params, QueryEnvironment *queryEnv,
 									  DestReceiver *dest, QueryCompletion *qc);
 static void note_database_ddl(Oid database_id);
-static void block_database_and_wait(Oid database_id, bool dropping);
+static void block_database_and_wait(Oid database_id, bool dropping,
+									bool may_be_current);
 static void wait_for_processes(Oid database_id, Oid extension_id, int32 worker_id,
 							   bool starters_too);
 static bool processes_remain(Oid database_id, Oid extension_id, int32 worker_id,
 							 bool starters_too);
 static List *terminate_later(WorkerSlot *slot, List *pids);
 static void terminate_now(List *pids);
-static bool still_connected(pid_t pid);
-static void give_back_slot(WorkerSlot *slot);
+static bool still_there(pid_t pid, bool connected);
 static void end_of_xact(XactEvent event, void *arg);
 static void end_of_subxact(SubXactEvent event, SubTransactionId mySubid,
 						   SubTransactionId parentSubid, void *arg);
@@ -127,11 +128,8 @@ pgeb_stop_workers_and_wait(Oid database_id, Oid extension_id, int32 worker_id,
 			continue;
 		if (slot->state != SLOT_STOPPING)
 		{
-			slot->state = SLOT_STOPPING;
-			slot->stopper_pid = MyProcPid;
-			slot->stopper_subxid = GetCurrentSubTransactionId();
-			slot->resume_on_commit = false;
-			strlcpy(slot->stop_reason, reason, EXIT_REASON_LEN);
+			pgeb_mark_stopping(slot, MyProcPid, GetCurrentSubTransactionId(),
+							   false, reason);
 			stopped_workers = true;
 		}
 		running |= slot->has_process;
@@ -224,7 +222,7 @@ supervisor_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 					/* in a transaction block core refuses it: leave it be */
 					if (!IsTransactionBlock())
-						block_database_and_wait(database_id, true);
+						block_database_and_wait(database_id, true, false);
 					break;
 				}
 			case T_CreatedbStmt:
@@ -242,7 +240,8 @@ supervisor_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							template = defGetString(option);
 					}
 					if (!IsTransactionBlock())
-						block_database_and_wait(get_database_oid(template, true), false);
+						block_database_and_wait(get_database_oid(template, true), false,
+												true);
 					break;
 				}
 			case T_RenameStmt:
@@ -251,7 +250,7 @@ supervisor_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 					if (stmt->renameType == OBJECT_DATABASE)
 						block_database_and_wait(get_database_oid(stmt->subname, true),
-												false);
+												false, false);
 					break;
 				}
 			case T_AlterDatabaseStmt:
@@ -265,7 +264,7 @@ supervisor_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 						DefElem    *option = lfirst(lc);
 
 						if (strcmp(option->defname, "tablespace") == 0)
-							block_database_and_wait(database_id, false);
+							block_database_and_wait(database_id, false, false);
 					}
 					note_database_ddl(database_id);
 					break;
@@ -321,12 +320,18 @@ note_database_ddl(Oid database_id)
  * workers restart by issuing DDL that core then refuses.
  */
 static void
-block_database_and_wait(Oid database_id, bool dropping)
+block_database_and_wait(Oid database_id, bool dropping, bool may_be_current)
 {
 	DatabaseBlock *block = NULL;
 	List	   *pids = NIL;
 
-	if (!OidIsValid(database_id) || database_id == MyDatabaseId ||
+	/*
+	 * Our own database: core refuses to drop, rename or move it, but copies
+	 * it when no other session is connected -- then our workers must go.
+	 * A base worker never waits for itself.
+	 */
+	if (!OidIsValid(database_id) ||
+		(database_id == MyDatabaseId && (!may_be_current || MyBaseWorkerId != 0)) ||
 		!PGEB_DATABASE_OWNERCHECK(database_id, GetUserId()))
 		return;
 	note_database_ddl(database_id);
@@ -358,11 +363,8 @@ block_database_and_wait(Oid database_id, bool dropping)
 		if (slot->state == SLOT_FREE || slot->state == SLOT_STOPPING ||
 			slot->database_id != database_id)
 			continue;
-		slot->state = SLOT_STOPPING;
-		slot->stopper_pid = MyProcPid;
-		slot->stopper_subxid = InvalidSubTransactionId;
-		slot->resume_on_commit = !dropping;
-		strlcpy(slot->stop_reason, "database DDL", EXIT_REASON_LEN);
+		pgeb_mark_stopping(slot, MyProcPid, InvalidSubTransactionId, !dropping,
+						   "database DDL");
 		pids = terminate_later(slot, pids);
 	}
 	LWLockRelease(SupervisorState->lock);
@@ -418,37 +420,32 @@ processes_remain(Oid database_id, Oid extension_id, int32 worker_id,
 			slot->database_id == database_id &&
 			(!OidIsValid(extension_id) || slot->extension_id == extension_id) &&
 			(worker_id == 0 || slot->worker_id == worker_id) &&
-			still_connected(slot->pid);
+			still_there(slot->pid, slot->connected);
 	}
 	for (int i = 0; i < MAX_DATABASE_STARTERS && starters_too && !remain; i++)
 		remain = SupervisorState->starters[i].database_id == database_id &&
-			still_connected(SupervisorState->starters[i].pid);
+			still_there(SupervisorState->starters[i].pid, false);
 	LWLockRelease(SupervisorState->lock);
 	return remain;
 }
 
 /*
- * Whether a process of ours still counts: it does until it has left the
- * proc array, which is what DROP DATABASE and friends check, and what
- * pg_stat_activity shows (its entry goes before that).  The server starter
- * notices the exit a little later, when the postmaster tells it.  An
- * unknown pid (not started yet) counts.
+ * Whether a process of ours still counts.  One that was connected counts
+ * until it has left the proc array, which is what DROP DATABASE and
+ * friends check, and what pg_stat_activity shows (its entry goes before
+ * that); the server starter notices the exit a little later, when the
+ * postmaster tells it.  One not known to be connected counts while the
+ * process exists at all (it may be about to connect), and one whose pid is
+ * not known yet counts.
  */
 static bool
-still_connected(pid_t pid)
+still_there(pid_t pid, bool connected)
 {
-	return pid == 0 || BackendPidGetProc(pid) != NULL;
-}
-
-/* A stop rolled back: run again, now, with no backoff.  Lock held. */
-static void
-give_back_slot(WorkerSlot *slot)
-{
-	slot->stopper_pid = 0;
-	slot->stopper_subxid = InvalidSubTransactionId;
-	slot->state = (slot->has_process && !slot->terminate_sent) ?
-		SLOT_RUNNING : SLOT_WANTED;
-	slot->next_start = 0;
+	if (pid == 0)
+		return true;
+	if (connected)
+		return BackendPidGetProc(pid) != NULL;
+	return kill(pid, 0) == 0;
 }
 
 /* A stop committed: the slot goes (the server starter frees it on exit). */
@@ -496,7 +493,7 @@ end_of_xact(XactEvent event, void *arg)
 			if (committed && !slot->resume_on_commit)
 				release_slot(slot);
 			else
-				give_back_slot(slot);
+				pgeb_give_back_slot(slot);
 		}
 		if (SupervisorState->registry_full)
 			SupervisorState->scan_all = true;
@@ -546,7 +543,7 @@ end_of_subxact(SubXactEvent event, SubTransactionId mySubid,
 			slot->stopper_subxid = parentSubid;
 		else
 		{
-			give_back_slot(slot);
+			pgeb_give_back_slot(slot);
 			gave_back = true;
 		}
 	}

@@ -12,6 +12,7 @@
 #ifndef PGEB_SUPERVISOR_H
 #define PGEB_SUPERVISOR_H
 
+#include "c.h"
 #include "datatype/timestamp.h"
 #include "storage/condition_variable.h"
 #include "storage/lwlock.h"
@@ -68,6 +69,7 @@ typedef struct WorkerSlot
 
 	/* process */
 	bool		has_process;	/* the server starter holds a handle */
+	bool		connected;		/* the process is in the proc array */
 	bool		terminate_sent; /* and asked the postmaster to stop it */
 	pid_t		pid;
 
@@ -75,6 +77,8 @@ typedef struct WorkerSlot
 	int			stopper_pid;
 	SubTransactionId stopper_subxid;
 	bool		resume_on_commit;	/* database DDL: it runs again after */
+	WorkerSlotState state_before_stop;	/* given back on rollback */
+	TimestampTz next_start_before_stop;
 	char		stop_reason[EXIT_REASON_LEN];
 
 	/* how its last run ended, written by the worker as it exits */
@@ -138,6 +142,10 @@ extern void pgeb_wake_server_starter(void);
 extern void pgeb_mark_database_dirty(Oid database_id);
 extern bool pgeb_database_blocked(Oid database_id);
 extern WorkerSlot *pgeb_find_slot(Oid database_id, int32 worker_id);
+extern void pgeb_mark_stopping(WorkerSlot *slot, int stopper_pid,
+							   SubTransactionId subxid, bool resume_on_commit,
+							   const char *reason);
+extern void pgeb_give_back_slot(WorkerSlot *slot);
 extern const char *pgeb_slot_state_name(WorkerSlotState state);
 
 /* server_starter.c, database_starter.c, base_worker.c: process entry points */
@@ -150,6 +158,8 @@ extern void pgeb_register_server_starter(void);
 extern Oid	pgeb_registrations_table(void);
 extern List *pgeb_delete_registrations_of_extension(const char *extension_name);
 extern void pgeb_require_superuser(const char *action);
+extern int	pgeb_begin_catalog_search_path(void);
+extern void pgeb_end_catalog_search_path(int level);
 extern int32 pgeb_find_registration(const char *name, int32 worker_id);
 extern void pgeb_report_unknown_worker(const char *name, int32 worker_id) pg_attribute_noreturn();
 

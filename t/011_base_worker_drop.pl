@@ -89,6 +89,34 @@ is( gone_after(
 $session->query_safe('ROLLBACK');
 back_without_failure('ROLLBACK of deregister_worker', 'deregistered');
 
+# a worker that finished (returned 0) is not restarted by a rolled-back
+# deregister: the rollback gives back what was, not a fresh start
+$node->safe_psql('postgres', q{
+	INSERT INTO pgeb_test_worker.behaviour VALUES ('test_worker', 'return', 0)});
+$session->query_safe('BEGIN; DROP EXTENSION pgeb_test_worker; ROLLBACK');
+ok( $node->poll_query_until(
+		'postgres', q{
+		SELECT state = 'done' FROM extension_base.base_workers
+		WHERE worker_name = 'test_worker'}),
+	'a worker that returned 0 is done');
+my $runs = $node->safe_psql('postgres', 'SELECT count(*) FROM pgeb_test_worker.runs');
+$session->query_safe(q{
+	BEGIN;
+	SELECT extension_base.deregister_worker('test_worker');
+	ROLLBACK});
+is( $node->safe_psql(
+		'postgres', q{
+		SELECT state FROM extension_base.base_workers
+		WHERE worker_name = 'test_worker'}),
+	'done',
+	'a rolled-back deregister leaves a finished worker finished');
+$node->safe_psql('postgres', q{
+	DELETE FROM pgeb_test_worker.behaviour;
+	SELECT extension_base.wakeup_worker('test_worker')});
+wait_for_base_workers($node, 'postgres/test_worker', 'wakeup_worker starts it again');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM pgeb_test_worker.runs'),
+	$runs + 1, 'exactly once more');
+
 $pid = base_worker_pid($node, 'postgres', 'test_worker');
 my $id = $node->safe_psql('postgres',
 	q{SELECT id FROM extension_base.workers WHERE worker_name = 'test_worker'});

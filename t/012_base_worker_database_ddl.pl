@@ -46,6 +46,13 @@ wait_for_base_workers($node, 'copy/test_worker live/test_worker',
 isnt(base_worker_pid($node, 'live', 'test_worker'),
 	$pid, 'the source\'s worker was stopped for the copy');
 
+# CREATE DATABASE from the database the session is connected to
+$node->safe_psql('live', 'CREATE DATABASE copy2 TEMPLATE live');
+pass('CREATE DATABASE ... TEMPLATE of the current database, with its worker running, succeeds');
+wait_for_base_workers($node, 'copy/test_worker copy2/test_worker live/test_worker',
+	'both copies and the source run their workers');
+$node->safe_psql('postgres', 'DROP DATABASE copy2');
+
 # DROP DATABASE with the worker connected
 $node->safe_psql('postgres', 'DROP DATABASE copy');
 pass('DROP DATABASE succeeds with a worker connected');
