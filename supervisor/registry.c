@@ -101,16 +101,17 @@ pgeb_wake_server_starter(void)
 }
 
 /*
- * Ask for a scan of one database (InvalidOid: of every database).  The
+ * Ask for a scan of one database (InvalidOid: of every database), and with
+ * refresh for a new look at pg_database first (after database DDL).  The
  * caller wakes the server starter.
  */
 void
-pgeb_mark_database_dirty(Oid database_id)
+pgeb_mark_database_dirty(Oid database_id, bool refresh)
 {
 	int			i;
 
 	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
-	SupervisorState->refresh_databases = true;
+	SupervisorState->refresh_databases |= refresh;
 	if (!OidIsValid(database_id))
 		SupervisorState->scan_all = true;
 	else if (!SupervisorState->scan_all)

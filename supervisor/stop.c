@@ -502,12 +502,13 @@ end_of_xact(XactEvent event, void *arg)
 	}
 	if (registrations_changed)
 	{
-		pgeb_mark_database_dirty(MyDatabaseId);
+		pgeb_mark_database_dirty(MyDatabaseId, false);
 		wake = true;
 	}
 	if (database_ddl)
 	{
-		pgeb_mark_database_dirty(scan_all_at_end ? InvalidOid : database_ddl_target);
+		pgeb_mark_database_dirty(scan_all_at_end ? InvalidOid : database_ddl_target,
+								 true);
 		wake = true;
 	}
 	if (wake)

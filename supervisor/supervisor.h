@@ -139,7 +139,7 @@ extern Size pgeb_registry_size(void);
 extern void pgeb_registry_init(void);
 extern void pgeb_require_registry(void);
 extern void pgeb_wake_server_starter(void);
-extern void pgeb_mark_database_dirty(Oid database_id);
+extern void pgeb_mark_database_dirty(Oid database_id, bool refresh);
 extern bool pgeb_database_blocked(Oid database_id);
 extern WorkerSlot *pgeb_find_slot(Oid database_id, int32 worker_id);
 extern void pgeb_mark_stopping(WorkerSlot *slot, int stopper_pid,
