@@ -41,6 +41,7 @@ static void check_entry_point(Oid function_id);
 static int	run_query(const char *sql, int nargs, Oid *types, Datum *values,
 					  bool read_only, List **ids);
 static void deregister(const char *name, int32 worker_id, bool missing_ok);
+static List *for_worker(const char *statement, const char *name, int32 worker_id);
 
 /* extension_base.workers in this database, or InvalidOid */
 Oid
@@ -77,13 +78,12 @@ RegisterBaseWorker(char *workerName, Oid entryPointFunctionId, Oid extensionId)
 				 errmsg("extension with OID %u does not exist", extensionId)));
 	(void) require_registrations_table();
 
-	values[0] = CStringGetTextDatum(workerName);
-	if (run_query("SELECT id FROM " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE
-				  " WHERE worker_name = $1", 1, types, values, true, NULL) > 0)
+	if (pgeb_find_registration(workerName, 0) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("base worker \"%s\" already exists", workerName)));
 
+	values[0] = CStringGetTextDatum(workerName);
 	values[1] = CStringGetTextDatum(format_procedure_qualified(entryPointFunctionId));
 	namestrcpy(&extname, extension_name);
 	values[2] = NameGetDatum(&extname);
@@ -119,17 +119,13 @@ DeregisterBaseWorkerById(int32 workerId, bool missingOk)
 void
 DeregisterBaseWorkerSelf(void)
 {
-	Oid			types[1] = {INT4OID};
-	Datum		values[1];
-
 	if (MyBaseWorkerId == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("DeregisterBaseWorkerSelf() can only be called by a base worker")));
 	(void) require_registrations_table();
-	values[0] = Int32GetDatum(MyBaseWorkerId);
-	(void) run_query("DELETE FROM " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE
-					 " WHERE id = $1", 1, types, values, false, NULL);
+	(void) for_worker("DELETE FROM " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE,
+					  NULL, MyBaseWorkerId);
 	pgeb_note_registrations_changed();
 }
 
@@ -155,27 +151,32 @@ GetBaseWorkerPid(int32 workerId)
 int32
 pgeb_find_registration(const char *name, int32 worker_id)
 {
-	Oid			types[1];
-	Datum		values[1];
-	List	   *ids = NIL;
+	List	   *ids;
 
 	if (!OidIsValid(pgeb_registrations_table()))
 		return 0;
-	if (name != NULL)
-	{
-		types[0] = TEXTOID;
-		values[0] = CStringGetTextDatum(name);
-		(void) run_query("SELECT id FROM " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE
-						 " WHERE worker_name = $1", 1, types, values, true, &ids);
-	}
-	else
-	{
-		types[0] = INT4OID;
-		values[0] = Int32GetDatum(worker_id);
-		(void) run_query("SELECT id FROM " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE
-						 " WHERE id = $1", 1, types, values, true, &ids);
-	}
+	ids = for_worker("SELECT id FROM " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE,
+					 name, worker_id);
 	return ids == NIL ? 0 : linitial_int(ids);
+}
+
+/*
+ * Run a SELECT id or a DELETE on the registrations of one worker, by name
+ * (name != NULL) or id, and return the ids it found.
+ */
+static List *
+for_worker(const char *statement, const char *name, int32 worker_id)
+{
+	Oid			type = name != NULL ? TEXTOID : INT4OID;
+	Datum		value = name != NULL ? CStringGetTextDatum(name) : Int32GetDatum(worker_id);
+	bool		read_only = strncmp(statement, "SELECT", 6) == 0;
+	List	   *ids = NIL;
+
+	(void) run_query(psprintf("%s WHERE %s = $1%s", statement,
+							  name != NULL ? "worker_name" : "id",
+							  read_only ? "" : " RETURNING id"),
+					 1, &type, &value, read_only, &ids);
+	return ids;
 }
 
 /* The error for a worker that is not registered here. */
@@ -194,9 +195,7 @@ pgeb_report_unknown_worker(const char *name, int32 worker_id)
 static void
 deregister(const char *name, int32 worker_id, bool missing_ok)
 {
-	Oid			types[1];
-	Datum		values[1];
-	List	   *ids = NIL;
+	List	   *ids;
 
 	pgeb_require_registry();
 	pgeb_require_superuser("deregister base workers");
@@ -207,21 +206,8 @@ deregister(const char *name, int32 worker_id, bool missing_ok)
 		pgeb_report_unknown_worker(name, worker_id);
 	}
 
-	if (name != NULL)
-	{
-		types[0] = TEXTOID;
-		values[0] = CStringGetTextDatum(name);
-		(void) run_query("DELETE FROM " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE
-						 " WHERE worker_name = $1 RETURNING id", 1, types, values,
-						 false, &ids);
-	}
-	else
-	{
-		types[0] = INT4OID;
-		values[0] = Int32GetDatum(worker_id);
-		(void) run_query("DELETE FROM " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE
-						 " WHERE id = $1 RETURNING id", 1, types, values, false, &ids);
-	}
+	ids = for_worker("DELETE FROM " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE,
+					 name, worker_id);
 	if (ids == NIL)
 	{
 		if (missing_ok)

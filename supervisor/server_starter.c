@@ -163,7 +163,6 @@ pgeb_server_starter_main(Datum arg)
 
 	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
 	SupervisorState->server_starter = MyProc;
-	SupervisorState->server_starter_pid = MyProcPid;
 	SupervisorState->scan_all = true;
 	SupervisorState->refresh_databases = true;
 	LWLockRelease(SupervisorState->lock);
@@ -245,7 +244,6 @@ forget_server_starter(int code, Datum arg)
 {
 	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
 	SupervisorState->server_starter = NULL;
-	SupervisorState->server_starter_pid = 0;
 	LWLockRelease(SupervisorState->lock);
 }
 

@@ -117,7 +117,6 @@ typedef struct SupervisorShared
 	ConditionVariable stopped_cv;	/* broadcast when processes exit */
 
 	PGPROC	   *server_starter;
-	pid_t		server_starter_pid;
 
 	/* events for the server starter */
 	int			num_dirty;
