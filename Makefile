@@ -12,7 +12,7 @@
 #                        make test REGRESS= PROVE_TESTS=t/010_preload_order.pl
 
 MODULE_big = pg_extension_base
-OBJS = pg_extension_base.o control_file.o modules.o
+OBJS = pg_extension_base.o control_file.o control_listing.o modules.o
 EXTENSION = pg_extension_base
 DATA = pg_extension_base--1.0.sql
 PGFILEDESC = "pg_extension_base - infrastructure for PostgreSQL extensions"

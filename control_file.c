@@ -61,7 +61,6 @@ typedef struct EntryByName
 	PgebControlFileEntry *entry;
 } EntryByName;
 
-static List *control_directories(void);
 static void read_entry(PgebControlFileEntry *entry);
 static char *read_whole_file(const char *path, int *read_errno);
 static bool parse_control_file_into(PgebControlFile *control, const char *path,
@@ -71,14 +70,15 @@ static bool parse_control_into(PgebControlFile *control, const char *path,
 static PgebControlFile *overlay_secondary(PgebControlFile *control,
 										  const char *version, int elevel);
 static int	compare_entries_by_name(const ListCell *a, const ListCell *b);
+static int	compare_name_to_entry(const void *name, const void *entry);
 
 /*
  * The directories that hold control files, in search order: the share
  * directory's "extension" subdirectory, or on PostgreSQL 18+ each element of
  * extension_control_path.
  */
-static List *
-control_directories(void)
+List *
+pgeb_control_directories(void)
 {
 	char		sharepath[MAXPGPATH];
 	const char *setting = PGEB_EXTENSION_CONTROL_PATH;
@@ -116,118 +116,134 @@ control_directories(void)
 
 /*
  * Every primary control file (name.control), sorted by extension name, with
- * its text and the versions that have a secondary control file
- * (name--version.control) beside it.  When two directories hold the same
- * extension, the first directory wins, as in CREATE EXTENSION.  A file that
- * cannot be read is listed with text NULL and read_errno set.
+ * its identity, its text and the versions that have a secondary control
+ * file (name--version.control) beside it.  When two directories hold the
+ * same extension, the first directory wins, as in CREATE EXTENSION.  A file
+ * that cannot be read is listed with text NULL and read_errno set.
  *
- * With a skip test, each file's identity is taken with one fstatat() and
- * the files the test accepts are not read (read stays false).
+ * The directories are listed by control_listing.c; with a skip test, the
+ * files the test accepts from their identity are not read (read stays
+ * false).  Entries, names and paths are
+ * allocated in bulk: this runs at every start, on every control file.
  */
 List *
 pgeb_list_control_files(PgebSkipReadFunction skip, void *skip_arg)
 {
+	ControlListing *listing = control_listing_make(pgeb_control_directories());
 	List	   *result = NIL;
-	List	   *directories = control_directories();
-	List	   *secondaries = NIL;	/* "directory/name--version", pending */
-	HASHCTL		ctl;
-	HTAB	   *by_name;
+	HTAB	   *by_name = NULL;
+	int			i;
+	int			j;
 	ListCell   *lc;
 
-	ctl.keysize = NAMEDATALEN;
-	ctl.entrysize = sizeof(EntryByName);
-	ctl.hcxt = CurrentMemoryContext;
-	by_name = hash_create("pg_extension_base control files", 1024, &ctl,
-						  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-
-	foreach(lc, directories)
+	/* only several directories can hold the same name twice */
+	if (listing->count > 1)
 	{
-		char	   *dirname = (char *) lfirst(lc);
-		DIR		   *dir;
-		struct dirent *de;
+		HASHCTL		ctl;
 
-		dir = AllocateDir(dirname);
-		if (dir == NULL)
-		{
-			/* a missing directory in a search path is not worth a word */
-			if (errno != ENOENT)
-				ereport(WARNING,
-						(errcode_for_file_access(),
-						 errmsg("could not open extension directory \"%s\": %m",
-								dirname)));
-			continue;
-		}
+		ctl.keysize = NAMEDATALEN;
+		ctl.entrysize = sizeof(EntryByName);
+		ctl.hcxt = CurrentMemoryContext;
+		by_name = hash_create("pg_extension_base control files", 1024, &ctl,
+							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
 
-		while ((de = ReadDirExtended(dir, dirname, WARNING)) != NULL)
+	for (i = 0; i < listing->count; i++)
+	{
+		ListedDirectory *directory = &listing->directories[i];
+		char	   *dirname = directory->path;
+		size_t		dirlen = strlen(dirname);
+		PgebControlFileEntry *entries;
+		int			count = 0;
+
+		/* a missing directory in a search path is not worth a word */
+		errno = directory->open_errno;
+		if (errno != 0 && errno != ENOENT)
+			ereport(WARNING,
+					(errcode_for_file_access(),
+					 errmsg("could not open extension directory \"%s\": %m",
+							dirname)));
+		errno = directory->read_errno;
+		if (errno != 0)
+			ereport(WARNING,
+					(errcode_for_file_access(),
+					 errmsg("could not read extension directory \"%s\": %m",
+							dirname)));
+
+		entries = palloc0(sizeof(PgebControlFileEntry) * (directory->count + 1));
+		for (j = 0; j < directory->count; j++)
 		{
-			size_t		len = strlen(de->d_name);
+			ListedFile *file = &directory->files[j];
+			size_t		len = strlen(file->name);
 			PgebControlFileEntry *entry;
-			EntryByName *slot;
-			char	   *name;
-			bool		found;
+			char	   *name_and_path;
 
-			if (len <= 8 || strcmp(de->d_name + len - 8, ".control") != 0)
+			/* no extension can have a longer name */
+			if (file->secondary || len >= NAMEDATALEN)
 				continue;
-			name = pnstrdup(de->d_name, len - 8);
-			if (strstr(name, "--") != NULL)
+			if (by_name != NULL)
 			{
-				/* only where a primary control file can be its neighbour */
-				if (strstr(name, "--") - name < NAMEDATALEN)
-					secondaries = lappend(secondaries, list_make2(dirname, name));
-				continue;
+				bool		found;
+				EntryByName *slot = hash_search(by_name, file->name, HASH_ENTER, &found);
+
+				if (found)
+					continue;	/* an earlier directory has it */
+				slot->entry = &entries[count];
 			}
-			if (strlen(name) >= NAMEDATALEN)
-				continue;		/* no extension can have that name */
 
-			slot = hash_search(by_name, name, HASH_ENTER, &found);
-			if (found)
-				continue;		/* an earlier directory has it */
-
-			entry = palloc0(sizeof(PgebControlFileEntry));
-			entry->name = name;
+			/* "name\0directory/name.control\0" in one allocation */
+			name_and_path = palloc(len + 1 + dirlen + 1 + len + sizeof(".control"));
+			memcpy(name_and_path, file->name, len + 1);
+			entry = &entries[count++];
+			entry->name = name_and_path;
+			entry->path = name_and_path + len + 1;
+			memcpy(entry->path, dirname, dirlen);
+			entry->path[dirlen] = '/';
+			memcpy(entry->path + dirlen + 1, file->name, len);
+			memcpy(entry->path + dirlen + 1 + len, ".control", sizeof(".control"));
 			entry->directory = dirname;
-			entry->path = psprintf("%s/%s", dirname, de->d_name);
-			if (skip != NULL)
+			if (file->identity_known)
 			{
-				struct stat st;
-
-				if (fstatat(dirfd(dir), de->d_name, &st, 0) == 0)
-				{
-					entry->device = (uint64) st.st_dev;
-					entry->inode = (uint64) st.st_ino;
-					entry->size = (int64) st.st_size;
-					entry->mtime_ns = (int64) st.st_mtim.tv_sec * INT64CONST(1000000000) +
-						st.st_mtim.tv_nsec;
-					/* no one can set the change time, unlike mtime */
-					entry->ctime_ns = (int64) st.st_ctim.tv_sec * INT64CONST(1000000000) +
-						st.st_ctim.tv_nsec;
-				}
+				entry->device = file->device;
+				entry->inode = file->inode;
+				entry->size = file->size;
+				entry->mtime_ns = file->mtime_ns;
+				entry->ctime_ns = file->ctime_ns;
 			}
-			if (skip == NULL || !skip(entry, skip_arg))
-				read_entry(entry);
-			slot->entry = entry;
 			result = lappend(result, entry);
 		}
-		FreeDir(dir);
-	}
 
-	/* attach the secondary control files to their primary ones */
-	foreach(lc, secondaries)
+		/* attach the secondary control files to their primary ones */
+		for (j = 0; j < directory->count; j++)
+		{
+			ListedFile *file = &directory->files[j];
+			char	   *separator = strstr(file->name, "--");
+			PgebControlFileEntry *primary;
+
+			if (!file->secondary || separator - file->name >= NAMEDATALEN)
+				continue;
+			*separator = '\0';
+			primary = bsearch(file->name, entries, count,
+							  sizeof(PgebControlFileEntry), compare_name_to_entry);
+			if (primary != NULL)
+				primary->secondary_versions =
+					lappend(primary->secondary_versions, pstrdup(separator + 2));
+		}
+	}
+	if (by_name != NULL)
 	{
-		char	   *dirname = (char *) linitial((List *) lfirst(lc));
-		char	   *name = (char *) lsecond((List *) lfirst(lc));
-		char	   *separator = strstr(name, "--");
-		EntryByName *slot;
-
-		*separator = '\0';
-		slot = hash_search(by_name, name, HASH_FIND, NULL);
-		if (slot != NULL && strcmp(slot->entry->directory, dirname) == 0)
-			slot->entry->secondary_versions =
-				lappend(slot->entry->secondary_versions, separator + 2);
+		hash_destroy(by_name);
+		list_sort(result, compare_entries_by_name);
 	}
 
-	hash_destroy(by_name);
-	list_sort(result, compare_entries_by_name);
+	/* read what the skip test does not know, in name order */
+	foreach(lc, result)
+	{
+		PgebControlFileEntry *entry = (PgebControlFileEntry *) lfirst(lc);
+
+		if (skip == NULL || !skip(entry, skip_arg))
+			read_entry(entry);
+	}
 	return result;
 }
 
@@ -373,6 +389,12 @@ compare_entries_by_name(const ListCell *a, const ListCell *b)
 				  ((PgebControlFileEntry *) lfirst(b))->name);
 }
 
+static int
+compare_name_to_entry(const void *name, const void *entry)
+{
+	return strcmp((const char *) name, ((const PgebControlFileEntry *) entry)->name);
+}
+
 /*
  * Read an extension's control file: the primary file, then the secondary
  * file of the requested version (or of the default version) if there is one.
@@ -380,7 +402,7 @@ compare_entries_by_name(const ListCell *a, const ListCell *b)
 PgebControlFile *
 pgeb_read_control_file(const char *extname, const char *version, int elevel)
 {
-	List	   *directories = control_directories();
+	List	   *directories = pgeb_control_directories();
 	PgebControlFile *control = NULL;
 	ListCell   *lc;
 	char	   *path = NULL;

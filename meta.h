@@ -17,7 +17,41 @@
 extern const PgebSharedHeader *pgeb_shared_header(void);
 extern void pgeb_load_library(const char *library, const char *context);
 
+/* One *.control file seen by control_listing.c. */
+typedef struct ListedFile
+{
+	char	   *name;			/* file name without ".control" */
+	bool		secondary;		/* name--version.control */
+	bool		identity_known; /* primary file, and fstatat() worked */
+	uint64		device;
+	uint64		inode;
+	int64		size;
+	int64		mtime_ns;
+	int64		ctime_ns;
+} ListedFile;
+
+/* The control files of one directory, sorted by name. */
+typedef struct ListedDirectory
+{
+	char	   *path;
+	int			open_errno;		/* why opendir() failed, or 0 */
+	int			read_errno;		/* why readdir() failed, or 0 */
+	int			count;
+	ListedFile *files;
+} ListedDirectory;
+
+/* Every control directory, in search order. */
+typedef struct ControlListing
+{
+	int			count;
+	ListedDirectory *directories;
+} ControlListing;
+
+/* control_listing.c */
+extern ControlListing *control_listing_make(List *directories);
+
 /* control_file.c */
+extern List *pgeb_control_directories(void);
 extern List *pgeb_list_control_files(PgebSkipReadFunction skip, void *skip_arg);
 extern PgebControlFile *pgeb_parse_control_entry(PgebControlFileEntry *entry,
 												 int elevel);

@@ -102,17 +102,17 @@ for my $side (@sides)
 	start_and_stop($side, 'warm-up');
 }
 
-# The steady state: pg_extension_base remembers the control files without a
-# marker only once they have not changed for two seconds (writing them just
-# now changed their ctime), so warm up until a start reads no more than the
-# marked files and their requirements.
+# The steady state: pg_extension_base remembers what a control file says
+# only once it has not changed for two seconds (writing them just now
+# changed their ctime), so warm up until a start reads none of the extra
+# files.
 my $settled = 0;
 for my $attempt (1 .. 50)
 {
 	my $offset = -s $logfile // 0;
 	start_and_stop($sides[1], 'settling');
-	my ($unchanged) = log_since($offset) =~ /(\d+) of them, unchanged and without a marker, were not read again/;
-	if (defined $unchanged && $unchanged >= $control_files - $marked)
+	my ($unchanged) = log_since($offset) =~ /(\d+) of them, unchanged since they were last read, were not read again/;
+	if (defined $unchanged && $unchanged >= $control_files)
 	{
 		$settled = 1;
 		last;

@@ -18,7 +18,8 @@
  * Runs in the postmaster on a few hundred marked extensions at most, so
  * plain arrays and quadratic loops are the simple and sufficient choice;
  * only control files of marked extensions and of what they require are
- * parsed, from the text the scan read.
+ * parsed, from the text the scan read, and only when the scan cache does
+ * not know them already.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,19 +27,9 @@
 
 #include "lib/stringinfo.h"
 #include "nodes/value.h"
-#include "utils/hsearch.h"
 
 #include "pg_extension_base/compat.h"
 #include "preloader.h"
-
-/* A scanned control file, and its requirements once parsed. */
-typedef struct UnmarkedExtension
-{
-	char		name[NAMEDATALEN];	/* hash key */
-	PgebControlFileEntry *entry;
-	bool		parsed;
-	List	   *requires;
-} UnmarkedExtension;
 
 /* The marked extensions as a graph; lives for one call. */
 typedef struct PreloadGraph
@@ -59,8 +50,11 @@ static const char *const own_libraries[] = {
 };
 
 static bool resolve_request(const PgExtensionBaseApi *api, PreloadRequest *request);
-static void build_edges(const PgExtensionBaseApi *api, PreloadGraph *graph,
-						List *entries);
+static void build_edges(const PgExtensionBaseApi *api, ScanCache *cache,
+						PreloadGraph *graph, List *entries);
+static int	find_entry(List *entries, const char *extname);
+static List *unmarked_requires(const PgExtensionBaseApi *api, ScanCache *cache,
+							   PgebControlFileEntry *entry);
 static int	find_node(PreloadGraph *graph, const char *extname);
 static int	next_free_node(PreloadGraph *graph);
 static int	break_cycle(PreloadGraph *graph);
@@ -75,8 +69,8 @@ static int	compare_requests_by_name(const ListCell *a, const ListCell *b);
  * PreloadedLibrary pointers in load order, with load_position set.
  */
 List *
-preload_order_libraries(const PgExtensionBaseApi *api, List *requests,
-						List *entries)
+preload_order_libraries(const PgExtensionBaseApi *api, ScanCache *cache,
+						List *requests, List *entries)
 {
 	PreloadGraph graph;
 	List	   *usable = NIL;
@@ -90,7 +84,7 @@ preload_order_libraries(const PgExtensionBaseApi *api, List *requests,
 	{
 		PreloadRequest *request = (PreloadRequest *) lfirst(lc);
 
-		if (resolve_request(api, request))
+		if (request->resolved || resolve_request(api, request))
 			usable = lappend(usable, request);
 	}
 	list_sort(usable, compare_requests_by_name);
@@ -104,7 +98,7 @@ preload_order_libraries(const PgExtensionBaseApi *api, List *requests,
 	foreach(lc, usable)
 		graph.nodes[i++] = (PreloadRequest *) lfirst(lc);
 
-	build_edges(api, &graph, entries);
+	build_edges(api, cache, &graph, entries);
 
 	for (i = 0; i < graph.count; i++)
 	{
@@ -149,36 +143,24 @@ resolve_request(const PgExtensionBaseApi *api, PreloadRequest *request)
 			lfirst(lc) = control->module_pathname ?
 				control->module_pathname : request->entry->name;
 	}
+	request->resolved = true;
+	request->cacheable = request->entry->secondary_versions == NIL &&
+		strcmp(control->script_directory, control->directory) == 0;
 	return true;
 }
 
 /*
  * deps[i] = the marked extensions that node i requires, directly or through
- * unmarked extensions, whose requirements are parsed on demand, once, from
- * the text the scan read.
+ * unmarked extensions, whose requirements come from the scan cache or are
+ * parsed on demand, once, from the text the scan read.
  */
 static void
-build_edges(const PgExtensionBaseApi *api, PreloadGraph *graph, List *entries)
+build_edges(const PgExtensionBaseApi *api, ScanCache *cache,
+			PreloadGraph *graph, List *entries)
 {
-	HASHCTL		ctl;
-	HTAB	   *unmarked;
-	ListCell   *lc;
+	List	  **unmarked_requires_of = palloc0(sizeof(List *) * list_length(entries));
+	bool	   *known = palloc0(sizeof(bool) * list_length(entries));
 	int			i;
-
-	ctl.keysize = NAMEDATALEN;
-	ctl.entrysize = sizeof(UnmarkedExtension);
-	ctl.hcxt = CurrentMemoryContext;
-	unmarked = hash_create("pg_extension_base preload requires", 1024, &ctl,
-						   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	foreach(lc, entries)
-	{
-		PgebControlFileEntry *entry = (PgebControlFileEntry *) lfirst(lc);
-		UnmarkedExtension *slot = hash_search(unmarked, entry->name, HASH_ENTER, NULL);
-
-		slot->entry = entry;
-		slot->parsed = false;
-		slot->requires = NIL;
-	}
 
 	for (i = 0; i < graph->count; i++)
 	{
@@ -189,7 +171,7 @@ build_edges(const PgExtensionBaseApi *api, PreloadGraph *graph, List *entries)
 		{
 			char	   *name = (char *) linitial(pending);
 			int			node;
-			UnmarkedExtension *slot;
+			int			index;
 
 			pending = list_delete_first(pending);
 			if (list_member(visited, makeString(name)))
@@ -205,21 +187,56 @@ build_edges(const PgExtensionBaseApi *api, PreloadGraph *graph, List *entries)
 			}
 
 			/* a missing requirement is CREATE EXTENSION's to report */
-			slot = hash_search(unmarked, name, HASH_FIND, NULL);
-			if (slot == NULL)
+			index = find_entry(entries, name);
+			if (index < 0)
 				continue;
-			if (!slot->parsed)
+			if (!known[index])
 			{
-				PgebControlFile *control = api->parse_control_entry(slot->entry, DEBUG1);
-
-				slot->requires = control ? control->requires : NIL;
-				slot->parsed = true;
+				unmarked_requires_of[index] =
+					unmarked_requires(api, cache, list_nth(entries, index));
+				known[index] = true;
 			}
-			pending = list_concat(pending, slot->requires);
+			pending = list_concat(pending, unmarked_requires_of[index]);
 		}
 	}
+}
 
-	hash_destroy(unmarked);
+/* Where an extension is in the entries, sorted by name, or -1. */
+static int
+find_entry(List *entries, const char *extname)
+{
+	int			low = 0;
+	int			high = list_length(entries) - 1;
+
+	while (low <= high)
+	{
+		int			middle = low + (high - low) / 2;
+		PgebControlFileEntry *entry = list_nth(entries, middle);
+		int			cmp = strcmp(entry->name, extname);
+
+		if (cmp == 0)
+			return middle;
+		if (cmp < 0)
+			low = middle + 1;
+		else
+			high = middle - 1;
+	}
+	return -1;
+}
+
+/* What an extension that asks for no preloading requires. */
+static List *
+unmarked_requires(const PgExtensionBaseApi *api, ScanCache *cache,
+				  PgebControlFileEntry *entry)
+{
+	bool		marked;
+	List	   *requires;
+	PgebControlFile *control;
+
+	if (scan_cache_facts(cache, entry, &marked, NULL, &requires))
+		return requires;
+	control = api->parse_control_entry(entry, DEBUG1);
+	return control ? control->requires : NIL;
 }
 
 static int

@@ -62,7 +62,10 @@ static List *preloaded_libraries = NIL;
 void		_PG_init(void);
 static void define_settings(void);
 static int	scan_detail(int scanned, int unchanged, double milliseconds);
-static List *find_preload_requests(List *entries);
+static List *find_preload_requests(const PgExtensionBaseApi *api,
+								   ScanCache *cache, List *entries);
+static void remember_read_files(const PgExtensionBaseApi *api, ScanCache *cache,
+								List *entries, List *requests);
 static void log_load_order(List *libraries, int scanned, int unchanged,
 						   double milliseconds);
 static void load_library(const PgExtensionBaseApi *api, PreloadedLibrary *library);
@@ -80,6 +83,7 @@ _PG_init(void)
 	instr_time	scan_start;
 	instr_time	scan_time;
 	ScanCache  *cache;
+	List	   *requests;
 	ListCell   *lc;
 
 	define_settings();
@@ -105,9 +109,11 @@ _PG_init(void)
 
 	INSTR_TIME_SET_CURRENT(scan_start);
 	cache = scan_cache_load();
-	entries = api->list_control_files(scan_cache_known_unmarked, cache);
-	libraries = preload_order_libraries(api, find_preload_requests(entries), entries);
-	scan_cache_save(cache, entries);
+	entries = api->list_control_files(scan_cache_known, cache);
+	requests = find_preload_requests(api, cache, entries);
+	libraries = preload_order_libraries(api, cache, requests, entries);
+	remember_read_files(api, cache, entries, requests);
+	scan_cache_save(cache);
 	INSTR_TIME_SET_CURRENT(scan_time);
 	INSTR_TIME_SUBTRACT(scan_time, scan_start);
 	log_load_order(libraries, list_length(entries), scan_cache_skipped(cache),
@@ -158,22 +164,91 @@ define_settings(void)
 							 NULL, NULL, NULL);
 }
 
-/* The control files that carry a valid marker, sorted by extension name. */
+/*
+ * The control files that carry a valid marker, sorted by extension name:
+ * what the scan cache remembers of the files the scan did not read, the
+ * markers of those it read.
+ */
 static List *
-find_preload_requests(List *entries)
+find_preload_requests(const PgExtensionBaseApi *api, ScanCache *cache,
+					  List *entries)
 {
 	List	   *requests = NIL;
 	ListCell   *lc;
 
 	foreach(lc, entries)
 	{
-		PreloadRequest *request =
-			preload_read_markers((PgebControlFileEntry *) lfirst(lc));
+		PgebControlFileEntry *entry = (PgebControlFileEntry *) lfirst(lc);
+		PreloadRequest *request;
 
+		if (!entry->read)
+		{
+			bool		marked;
+
+			if (scan_cache_facts(cache, entry, &marked, NULL, NULL))
+			{
+				if (!marked)
+					continue;
+				request = palloc0(sizeof(PreloadRequest));
+				request->entry = entry;
+				(void) scan_cache_facts(cache, entry, &marked, &request->libraries,
+										&request->requires);
+				request->resolved = true;
+				requests = lappend(requests, request);
+				continue;
+			}
+
+			/*
+			 * Remembered, but a secondary control file has appeared beside
+			 * it since: parsing reads it, for its markers too.
+			 */
+			(void) api->parse_control_entry(entry, DEBUG1);
+		}
+
+		request = preload_read_markers(entry);
 		if (request != NULL)
 			requests = lappend(requests, request);
 	}
 	return requests;
+}
+
+/*
+ * Tell the scan cache what this start learned from the files it read, so
+ * that the next start need not read them: the libraries and requirements of
+ * each marked file that resolved from its own text, the requirements of
+ * each file without any marker text.  A file that produced a warning (a
+ * malformed or indented marker, a parse error) is not remembered, so the
+ * warning comes again at the next start.
+ */
+static void
+remember_read_files(const PgExtensionBaseApi *api, ScanCache *cache,
+					List *entries, List *requests)
+{
+	ListCell   *lc;
+
+	foreach(lc, requests)
+	{
+		PreloadRequest *request = (PreloadRequest *) lfirst(lc);
+
+		if (request->entry->read && request->resolved && request->cacheable)
+			scan_cache_remember(cache, request->entry, request->libraries,
+								request->requires);
+	}
+
+	foreach(lc, entries)
+	{
+		PgebControlFileEntry *entry = (PgebControlFileEntry *) lfirst(lc);
+		PgebControlFile *control;
+
+		if (!entry->read || entry->text == NULL ||
+			entry->secondary_versions != NIL ||
+			strstr(entry->text, PRELOAD_MARKER) != NULL)
+			continue;
+		control = api->parse_control_entry(entry, DEBUG1);
+		if (control != NULL &&
+			strcmp(control->script_directory, control->directory) == 0)
+			scan_cache_remember(cache, entry, NIL, control->requires);
+	}
 }
 
 /*
@@ -213,7 +288,7 @@ log_load_order(List *libraries, int scanned, int unchanged, double milliseconds)
 static int
 scan_detail(int scanned, int unchanged, double milliseconds)
 {
-	return errdetail("Scanned %d control files in %.1f ms; %d of them, unchanged and without a marker, were not read again.",
+	return errdetail("Scanned %d control files in %.1f ms; %d of them, unchanged since they were last read, were not read again.",
 					 scanned, milliseconds, unchanged);
 }
 

@@ -4,8 +4,8 @@
  *	  Types and functions shared by the files of pg_extension_base_preloader.
  *
  * The preloader runs once, in the postmaster: marker.c finds the control
- * files that ask for preloading (scan_cache.c spares it the files known to
- * have no marker), load_order.c puts their libraries in a deterministic,
+ * files that ask for preloading (scan_cache.c spares it, and load_order.c,
+ * the files that have not changed since the last start), load_order.c puts their libraries in a deterministic,
  * dependency-aware order, preloader.c loads them and keeps the result for
  * list_preload_libraries().
  *
@@ -38,8 +38,15 @@ typedef struct PreloadRequest
 	 */
 	List	   *libraries;
 
-	/* set by load_order.c */
+	/* set by load_order.c, or from the scan cache with libraries resolved */
 	List	   *requires;		/* names from the control file */
+	bool		resolved;		/* libraries and requires are final */
+
+	/*
+	 * Resolved from this file alone (no secondary control file, no script
+	 * directory elsewhere), so the scan cache may remember the result.
+	 */
+	bool		cacheable;
 } PreloadRequest;
 
 /*
@@ -59,15 +66,20 @@ typedef struct PreloadedLibrary
 /* scan_cache.c */
 typedef struct ScanCache ScanCache;
 extern ScanCache *scan_cache_load(void);
-extern bool scan_cache_known_unmarked(const PgebControlFileEntry *file, void *arg);
+extern bool scan_cache_known(const PgebControlFileEntry *file, void *arg);
+extern bool scan_cache_facts(ScanCache *cache, const PgebControlFileEntry *file,
+							 bool *marked, List **libraries, List **requires);
+extern void scan_cache_remember(ScanCache *cache, const PgebControlFileEntry *file,
+								List *libraries, List *requires);
 extern int	scan_cache_skipped(ScanCache *cache);
-extern void scan_cache_save(ScanCache *cache, List *files);
+extern void scan_cache_save(ScanCache *cache);
 
 /* marker.c */
 extern PreloadRequest *preload_read_markers(PgebControlFileEntry *entry);
 
 /* load_order.c */
 extern List *preload_order_libraries(const PgExtensionBaseApi *api,
-									 List *requests, List *entries);
+									 ScanCache *cache, List *requests,
+									 List *entries);
 
 #endif							/* PG_EXTENSION_BASE_PRELOADER_H */

@@ -1,18 +1,26 @@
 /*-------------------------------------------------------------------------
  *
  * scan_cache.c
- *	  Remembering which control files have no preload marker.
+ *	  Remembering what the control files said at the last start.
  *
  * The postmaster looks for markers in every control file at every start,
- * and with a thousand extensions installed, reading them all is most of
- * what pg_extension_base adds to start-up.  Most files have no marker and
- * never change, so the preloader keeps, in the data directory, the identity
+ * and with a thousand extensions installed, reading and parsing them is most
+ * of what pg_extension_base would add to start-up.  Control files rarely
+ * change, so the preloader keeps, in the data directory, the identity
  * (device, inode, size, modification and change times in ns) of each
- * control file whose text has no marker.  At the next start such a file is not read while its
- * identity is unchanged; any change (a new file, a file replaced, edited in
- * place or appended to) gives it a new identity and it is read again: even
- * a tool that restores the modification time cannot restore the change
- * time.
+ * control file together with the facts it needs from it: whether it asks
+ * for preloading, the libraries it asks for (resolved to names) and the
+ * extensions it requires.  At the next start a file whose identity is
+ * unchanged is neither read nor parsed; any change (a new file, a file
+ * replaced, edited in place or appended to) gives it a new identity and it
+ * is read again: even a tool that restores the modification time cannot
+ * restore the change time.
+ *
+ * Only facts that depend on nothing but the file itself are remembered: a
+ * file with a secondary control file beside it, or whose script directory is
+ * elsewhere, is read at every start, and so is a file that produced a
+ * warning (a malformed or indented marker, a parse error), so that the
+ * warning is repeated at every start.
  *
  * Timestamps are coarser than writes, so a file modified within
  * SCAN_CACHE_SETTLE_NS of the scan is never remembered: a second write in
@@ -21,6 +29,14 @@
  * unreadable or malformed cache is ignored and rewritten, and deleting it
  * is always safe.
  *
+ * File format, one line per remembered control file, after a header line:
+ *	 device inode size mtime_ns ctime_ns M|U name<TAB>path<TAB>requires<TAB>libraries
+ * with M for a file that asks for preloading, U for one that does not,
+ * requires and libraries as comma-separated names, lines sorted by name.
+ * It is read with one read() and parsed in place, and the scan, which asks
+ * in name order too, finds each file at the next line: it runs at every
+ * start.
+ *
  * Runs in the postmaster before any other process exists; the data
  * directory is the working directory.  No locks.
  *
@@ -28,51 +44,61 @@
  */
 #include "postgres.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "common/string.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
-#include "utils/hsearch.h"
+#include "utils/memutils.h"
 
 #include "preloader.h"
 
 #define SCAN_CACHE_FILE		"pg_extension_base_preload.cache"
-#define SCAN_CACHE_HEADER	"pg_extension_base preload scan cache 2\n"
+#define SCAN_CACHE_HEADER	"pg_extension_base preload scan cache 3\n"
 
 /* Files modified this recently are not remembered; see the file header. */
 #define SCAN_CACHE_SETTLE_NS	(INT64CONST(2) * 1000000000)
 
-/*
- * Longest path remembered, with its NUL; longer ones are simply read every
- * time.  Small keys keep the table small, and the scan fast.
- */
-#define SCAN_CACHE_MAX_PATH 256
-
-/* One remembered control file; the hash key is its path. */
+/* One remembered control file; name and path are the key. */
 typedef struct ScanCacheEntry
 {
-	char		path[SCAN_CACHE_MAX_PATH];
+	const char *name;
+	const char *path;
 	uint64		device;
 	uint64		inode;
 	int64		size;
 	int64		mtime_ns;
 	int64		ctime_ns;
-	bool		seen;			/* listed by this scan */
+	bool		marked;
+	const char *requires;		/* comma-separated names, "" for none */
+	const char *libraries;		/* marked: resolved names, in marker order */
+	bool		unchanged;		/* listed by this scan with this identity */
 } ScanCacheEntry;
 
-/* What one start knows: the cache it loaded, and whether to rewrite it. */
+/* What one start knows: the cache it loaded, and what it learned. */
 struct ScanCache
 {
-	HTAB	   *entries;
+	ScanCacheEntry *entries;	/* as loaded, sorted by name */
+	int			count;
+	int			cursor;			/* where the next lookup probably is */
+	List	   *fresh;			/* ScanCacheEntry *: learned by this scan */
 	int			skipped;		/* files this scan did not read */
+	bool		damaged;		/* the loaded cache was thrown away */
 	int64		scan_start_ns;
 };
 
-static HTAB *new_table(void);
+static char *read_cache_file(void);
+static bool parse_cache_line(ScanCacheEntry *entry, char *line);
+static bool parse_number(char **p, int64 *value);
+static ScanCacheEntry *find_remembered(ScanCache *cache, const PgebControlFileEntry *file);
 static bool same_identity(const ScanCacheEntry *entry, const PgebControlFileEntry *file);
+static char *join_names(List *names);
+static List *split_names(const char *joined);
+static int	compare_entries_by_name(const void *a, const void *b);
+static int	compare_entry_pointers_by_name(const void *a, const void *b);
 static int64 now_ns(void);
 
 /* Load the cache left by the last start; an empty one when there is none. */
@@ -80,84 +106,243 @@ ScanCache *
 scan_cache_load(void)
 {
 	ScanCache  *cache = palloc0(sizeof(ScanCache));
-	FILE	   *file;
-	char		line[SCAN_CACHE_MAX_PATH + 128];
+	char	   *text;
+	char	   *line;
+	int			lines = 0;
 
-	cache->entries = new_table();
 	cache->scan_start_ns = now_ns();
 
-	file = AllocateFile(SCAN_CACHE_FILE, "r");
-	if (file == NULL)
-		return cache;
-
-	if (fgets(line, sizeof(line), file) == NULL ||
-		strcmp(line, SCAN_CACHE_HEADER) != 0)
+	text = read_cache_file();
+	if (text == NULL || strncmp(text, SCAN_CACHE_HEADER, strlen(SCAN_CACHE_HEADER)) != 0)
 	{
-		FreeFile(file);
+		cache->damaged = true;
 		return cache;
 	}
 
-	while (fgets(line, sizeof(line), file) != NULL)
-	{
-		char	   *p = line;
-		char	   *end = line;
-		int64		numbers[5];
-		size_t		len = strlen(line);
-		bool		ok = true;
-		int			i;
-		ScanCacheEntry *entry;
+	line = text + strlen(SCAN_CACHE_HEADER);
+	for (char *p = line; *p != '\0'; p++)
+		lines += (*p == '\n');
+	cache->entries = palloc(sizeof(ScanCacheEntry) * (lines + 1));
 
-		/*
-		 * "device inode size mtime_ns ctime_ns path\n", parsed by hand: it
-		 * runs at every start
-		 */
-		for (i = 0; i < 5 && ok; i++)
+	while (*line != '\0')
+	{
+		char	   *end = strchr(line, '\n');
+		ScanCacheEntry *entry = &cache->entries[cache->count];
+
+		if (end != NULL)
+			*end = '\0';
+		if (end == NULL || !parse_cache_line(entry, line) ||
+			(cache->count > 0 && strcmp(entry[-1].name, entry->name) >= 0))
 		{
-			numbers[i] = strtoi64(p, &end, 10);
-			ok = (end != p && *end == ' ');
-			p = end;
-		}
-		if (!ok || line[len - 1] != '\n' ||
-			len - (end + 1 - line) > SCAN_CACHE_MAX_PATH)
-		{
-			/* damaged: forget all of it, the next scan reads everything */
-			hash_destroy(cache->entries);
-			cache->entries = new_table();
+			/* damaged: forget all of it, this scan reads everything */
+			cache->count = 0;
+			cache->damaged = true;
 			break;
 		}
-		line[len - 1] = '\0';
-		entry = hash_search(cache->entries, end + 1, HASH_ENTER, NULL);
-		entry->device = (uint64) numbers[0];
-		entry->inode = (uint64) numbers[1];
-		entry->size = numbers[2];
-		entry->mtime_ns = numbers[3];
-		entry->ctime_ns = numbers[4];
-		entry->seen = false;
+		cache->count++;
+		line = end + 1;
 	}
-	FreeFile(file);
 	return cache;
+}
+
+/* The whole cache file, NUL-terminated, or NULL when there is none. */
+static char *
+read_cache_file(void)
+{
+	int			fd = OpenTransientFile(SCAN_CACHE_FILE, O_RDONLY | PG_BINARY);
+	struct stat st;
+	char	   *text;
+	ssize_t		n;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0 || st.st_size > (off_t) (MaxAllocSize - 1))
+	{
+		CloseTransientFile(fd);
+		return NULL;
+	}
+	text = palloc(st.st_size + 1);
+	n = read(fd, text, st.st_size);
+	CloseTransientFile(fd);
+	if (n != st.st_size)
+		return NULL;
+	text[n] = '\0';
+	return text;
+}
+
+/*
+ * "device inode size mtime_ns ctime_ns M|U name\tpath\trequires\tlibraries",
+ * the newline already cut off, parsed in place: the strings stay in the
+ * loaded text.
+ */
+static bool
+parse_cache_line(ScanCacheEntry *entry, char *line)
+{
+	int64		numbers[5];
+	char	   *fields[4];
+	char	   *p = line;
+	int			i;
+
+	for (i = 0; i < 5; i++)
+	{
+		if (!parse_number(&p, &numbers[i]) || *p++ != ' ')
+			return false;
+	}
+	if ((*p != 'M' && *p != 'U') || p[1] != ' ')
+		return false;
+	entry->marked = (*p == 'M');
+	p += 2;
+	for (i = 0; i < 4; i++)
+	{
+		char	   *tab = strchr(p, '\t');
+
+		fields[i] = p;
+		if ((tab == NULL) != (i == 3))
+			return false;
+		if (tab != NULL)
+		{
+			*tab = '\0';
+			p = tab + 1;
+		}
+	}
+	if (fields[0][0] == '\0' || fields[1][0] == '\0' ||
+		(entry->marked && fields[3][0] == '\0'))
+		return false;
+
+	entry->name = fields[0];
+	entry->path = fields[1];
+	entry->requires = fields[2];
+	entry->libraries = fields[3];
+	entry->device = (uint64) numbers[0];
+	entry->inode = (uint64) numbers[1];
+	entry->size = numbers[2];
+	entry->mtime_ns = numbers[3];
+	entry->ctime_ns = numbers[4];
+	entry->unchanged = false;
+	return true;
+}
+
+/* A decimal number, possibly negative; *p is left after it. */
+static bool
+parse_number(char **p, int64 *value)
+{
+	char	   *s = *p;
+	bool		negative = (*s == '-');
+	uint64		result = 0;
+
+	if (negative)
+		s++;
+	if (*s < '0' || *s > '9')
+		return false;
+	while (*s >= '0' && *s <= '9')
+		result = result * 10 + (*s++ - '0');
+	*value = negative ? -(int64) result : (int64) result;
+	*p = s;
+	return true;
+}
+
+/*
+ * The remembered entry of a control file, or NULL.  The scan asks in name
+ * order, the order of the cache, so the next entry is usually the one.
+ */
+static ScanCacheEntry *
+find_remembered(ScanCache *cache, const PgebControlFileEntry *file)
+{
+	ScanCacheEntry *entry = NULL;
+
+	if (cache->cursor < cache->count &&
+		strcmp(cache->entries[cache->cursor].name, file->name) == 0)
+		entry = &cache->entries[cache->cursor];
+	else if (cache->count > 0)
+	{
+		ScanCacheEntry key;
+
+		key.name = file->name;
+		entry = bsearch(&key, cache->entries, cache->count,
+						sizeof(ScanCacheEntry), compare_entries_by_name);
+	}
+	if (entry == NULL || strcmp(entry->path, file->path) != 0)
+		return NULL;
+	cache->cursor = entry - cache->entries + 1;
+	return entry;
 }
 
 /*
  * The skip test for list_control_files: true when the file is remembered
- * as having no marker and its identity has not changed.
+ * and its identity has not changed.
  */
 bool
-scan_cache_known_unmarked(const PgebControlFileEntry *file, void *arg)
+scan_cache_known(const PgebControlFileEntry *file, void *arg)
 {
 	ScanCache  *cache = (ScanCache *) arg;
-	ScanCacheEntry *entry;
+	ScanCacheEntry *entry = find_remembered(cache, file);
 
-	if (strlen(file->path) >= SCAN_CACHE_MAX_PATH)
-		return false;
-	entry = hash_search(cache->entries, file->path, HASH_FIND, NULL);
-	if (entry == NULL)
-		return false;
-	entry->seen = true;
-	if (!same_identity(entry, file))
-		return false;
+	if (entry == NULL || !same_identity(entry, file))
+		return false;			/* scan_cache_save sees it was not kept */
+	entry->unchanged = true;
 	cache->skipped++;
 	return true;
+}
+
+/*
+ * What the cache remembers of a file the scan did not read: whether it asks
+ * for preloading, and (when libraries or requires is not NULL) its libraries
+ * and its requirements.  False when the facts cannot be trusted: a
+ * secondary control file has appeared beside it since.
+ */
+bool
+scan_cache_facts(ScanCache *cache, const PgebControlFileEntry *file,
+				 bool *marked, List **libraries, List **requires)
+{
+	ScanCacheEntry *entry;
+
+	if (file->read || file->secondary_versions != NIL)
+		return false;
+	entry = find_remembered(cache, file);
+	if (entry == NULL || !entry->unchanged)
+		return false;
+	*marked = entry->marked;
+	if (libraries != NULL)
+		*libraries = entry->marked ? split_names(entry->libraries) : NIL;
+	if (requires != NULL)
+		*requires = split_names(entry->requires);
+	return true;
+}
+
+/*
+ * Remember what this scan learned from a file it read: libraries (resolved
+ * names, for a file that asks for preloading, else NIL) and requirements.
+ * The caller passes only facts that depend on the file alone; a file that
+ * changed too recently, or whose names cannot be written down unambiguously,
+ * is not remembered.
+ */
+void
+scan_cache_remember(ScanCache *cache, const PgebControlFileEntry *file,
+					List *libraries, List *requires)
+{
+	ScanCacheEntry *entry;
+	char	   *joined_libraries = join_names(libraries);
+	char	   *joined_requires = join_names(requires);
+
+	if (!file->read || file->ctime_ns == 0 ||
+		Max(file->mtime_ns, file->ctime_ns) >= cache->scan_start_ns - SCAN_CACHE_SETTLE_NS ||
+		strpbrk(file->name, "\t\n") != NULL ||
+		strpbrk(file->path, "\t\n") != NULL ||
+		joined_libraries == NULL || joined_requires == NULL)
+		return;
+
+	entry = palloc0(sizeof(ScanCacheEntry));
+	entry->name = file->name;
+	entry->path = file->path;
+	entry->device = file->device;
+	entry->inode = file->inode;
+	entry->size = file->size;
+	entry->mtime_ns = file->mtime_ns;
+	entry->ctime_ns = file->ctime_ns;
+	entry->marked = (libraries != NIL);
+	entry->requires = joined_requires;
+	entry->libraries = joined_libraries;
+	cache->fresh = lappend(cache->fresh, entry);
 }
 
 /* How many files the scan did not read. */
@@ -168,54 +353,39 @@ scan_cache_skipped(ScanCache *cache)
 }
 
 /*
- * Remember the files of this scan that have no marker, unless that is what
- * the cache says already.  Failures are not worth more than a LOG line: the
+ * Write the cache back, sorted by name, when this scan learned something or
+ * remembered files went away or changed: the files it did not read, and
+ * those it remembered.  Failures are not worth more than a LOG line: the
  * next start reads everything again.
  */
 void
-scan_cache_save(ScanCache *cache, List *files)
+scan_cache_save(ScanCache *cache)
 {
-	List	   *unmarked = NIL;
-	bool		changed = false;
-	HASH_SEQ_STATUS status;
-	ScanCacheEntry *entry;
+	ScanCacheEntry **kept;
+	int			count = 0;
+	int			i;
 	ListCell   *lc;
 	FILE	   *out;
 
-	foreach(lc, files)
-	{
-		PgebControlFileEntry *file = (PgebControlFileEntry *) lfirst(lc);
-
-		if (file->read)
-		{
-			ScanCacheEntry *known;
-
-			/* read: remember it if it has no marker and has settled */
-			if (file->text == NULL || strstr(file->text, PRELOAD_MARKER) != NULL ||
-				file->ctime_ns == 0 ||
-				Max(file->mtime_ns, file->ctime_ns) >= cache->scan_start_ns - SCAN_CACHE_SETTLE_NS ||
-				strlen(file->path) >= SCAN_CACHE_MAX_PATH)
-				continue;
-
-			/* read for its requirements although remembered, or new */
-			known = hash_search(cache->entries, file->path, HASH_FIND, NULL);
-			changed |= (known == NULL || !same_identity(known, file));
-		}
-		unmarked = lappend(unmarked, file);
-	}
-
-	/* files that went away */
-	hash_seq_init(&status, cache->entries);
-	while ((entry = hash_seq_search(&status)) != NULL)
-		changed |= !entry->seen;
-
 	/*
-	 * Nothing new, or a child re-running the scan (EXEC_BACKEND builds): the
-	 * postmaster's scan is the one that writes.
+	 * Nothing new and nothing gone, or a child re-running the scan
+	 * (EXEC_BACKEND builds): the postmaster's scan is the one that writes.
+	 * (A file never remembered, such as one with a bad marker, changes
+	 * nothing.)
 	 */
-	if ((!changed && list_length(unmarked) == hash_get_num_entries(cache->entries)) ||
+	if ((cache->fresh == NIL && !cache->damaged && cache->skipped == cache->count) ||
 		IsUnderPostmaster)
 		return;
+
+	kept = palloc(sizeof(ScanCacheEntry *) * (cache->count + list_length(cache->fresh) + 1));
+	for (i = 0; i < cache->count; i++)
+	{
+		if (cache->entries[i].unchanged)
+			kept[count++] = &cache->entries[i];
+	}
+	foreach(lc, cache->fresh)
+		kept[count++] = (ScanCacheEntry *) lfirst(lc);
+	qsort(kept, count, sizeof(ScanCacheEntry *), compare_entry_pointers_by_name);
 
 	out = AllocateFile(SCAN_CACHE_FILE ".tmp", "w");
 	if (out == NULL)
@@ -226,13 +396,15 @@ scan_cache_save(ScanCache *cache, List *files)
 		return;
 	}
 	fputs(SCAN_CACHE_HEADER, out);
-	foreach(lc, unmarked)
+	for (i = 0; i < count; i++)
 	{
-		PgebControlFileEntry *file = (PgebControlFileEntry *) lfirst(lc);
+		ScanCacheEntry *entry = kept[i];
 
-		fprintf(out, "%lld %lld %lld %lld %lld %s\n", (long long) file->device,
-				(long long) file->inode, (long long) file->size,
-				(long long) file->mtime_ns, (long long) file->ctime_ns, file->path);
+		fprintf(out, "%lld %lld %lld %lld %lld %c %s\t%s\t%s\t%s\n",
+				(long long) entry->device, (long long) entry->inode,
+				(long long) entry->size, (long long) entry->mtime_ns,
+				(long long) entry->ctime_ns, entry->marked ? 'M' : 'U',
+				entry->name, entry->path, entry->requires, entry->libraries);
 	}
 	if (FreeFile(out) != 0 || rename(SCAN_CACHE_FILE ".tmp", SCAN_CACHE_FILE) != 0)
 		ereport(LOG,
@@ -248,16 +420,59 @@ same_identity(const ScanCacheEntry *entry, const PgebControlFileEntry *file)
 		entry->ctime_ns == file->ctime_ns;
 }
 
-static HTAB *
-new_table(void)
+/*
+ * "a,b,c", or NULL when a name contains a separator of the file format (or
+ * is empty), which the cache could not give back as it was.
+ */
+static char *
+join_names(List *names)
 {
-	HASHCTL		ctl;
+	StringInfoData joined;
+	ListCell   *lc;
 
-	ctl.keysize = SCAN_CACHE_MAX_PATH;
-	ctl.entrysize = sizeof(ScanCacheEntry);
-	ctl.hcxt = CurrentMemoryContext;
-	return hash_create("pg_extension_base preload scan cache", 1024, &ctl,
-					   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	initStringInfo(&joined);
+	foreach(lc, names)
+	{
+		const char *name = (const char *) lfirst(lc);
+
+		if (name == NULL || name[0] == '\0' || strpbrk(name, ",\t\n") != NULL)
+			return NULL;
+		if (joined.len > 0)
+			appendStringInfoChar(&joined, ',');
+		appendStringInfoString(&joined, name);
+	}
+	return joined.data;
+}
+
+static List *
+split_names(const char *joined)
+{
+	List	   *names = NIL;
+	const char *p = joined;
+
+	while (*p != '\0')
+	{
+		const char *comma = strchr(p, ',');
+		size_t		len = comma ? (size_t) (comma - p) : strlen(p);
+
+		names = lappend(names, pnstrdup(p, len));
+		p += len + (comma ? 1 : 0);
+	}
+	return names;
+}
+
+static int
+compare_entries_by_name(const void *a, const void *b)
+{
+	return strcmp(((const ScanCacheEntry *) a)->name,
+				  ((const ScanCacheEntry *) b)->name);
+}
+
+static int
+compare_entry_pointers_by_name(const void *a, const void *b)
+{
+	return compare_entries_by_name(*(ScanCacheEntry *const *) a,
+								   *(ScanCacheEntry *const *) b);
 }
 
 /* The wall clock in ns, the clock file modification times use. */

@@ -113,7 +113,7 @@ typedef struct PgebControlFileEntry
 	int			read_errno;		/* why it could not be read */
 	List	   *secondary_versions; /* char *: name--version.control beside it */
 
-	/* identity of the file, set when list_control_files has a skip test */
+	/* identity of the file (all zero when fstatat() failed) */
 	uint64		device;
 	uint64		inode;
 	int64		size;
@@ -160,8 +160,8 @@ typedef struct PgExtensionBaseApi
 	 *
 	 * list_control_files reads every primary control file once and returns
 	 * PgebControlFileEntry pointers, first directory wins, sorted by name;
-	 * with a skip test it also records each file's identity and does not
-	 * read the files the test accepts.  parse_control_entry parses one of
+	 * it records each file's identity and, with a skip test, does not read
+	 * the files the test accepts.  parse_control_entry parses one of
 	 * them from that text (reading it first if it was skipped), overlaid
 	 * with the secondary control file of its default version.  read_control_file finds and reads the control file of one
 	 * extension, overlaid with the secondary control file of version (or
