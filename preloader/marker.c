@@ -44,6 +44,7 @@ preload_read_markers(PgebControlFileEntry *entry)
 {
 	const char *line = entry->text;
 	int			lineno = 0;
+	bool		warned = false;
 	List	   *libraries = NIL;
 	PreloadRequest *request;
 
@@ -81,11 +82,14 @@ preload_read_markers(PgebControlFileEntry *entry)
 			for (p = line; is_blank(*p); p++)
 				;
 			if (p != line && strncmp(p, PRELOAD_MARKER, strlen(PRELOAD_MARKER)) == 0)
+			{
+				warned = true;
 				ereport(WARNING,
 						(errcode(ERRCODE_CONFIG_FILE_ERROR),
 						 errmsg("ignoring indented preload marker in extension control file \"%s\" line %d",
 								entry->path, lineno),
 						 errhint("The marker must start at column 0.")));
+			}
 			continue;
 		}
 
@@ -110,6 +114,7 @@ preload_read_markers(PgebControlFileEntry *entry)
 	request = palloc0(sizeof(PreloadRequest));
 	request->entry = entry;
 	request->libraries = libraries;
+	request->warned = warned;
 	return request;
 }
 

@@ -230,7 +230,8 @@ remember_read_files(const PgExtensionBaseApi *api, ScanCache *cache,
 	{
 		PreloadRequest *request = (PreloadRequest *) lfirst(lc);
 
-		if (request->entry->read && request->resolved && request->cacheable)
+		if (request->entry->read && request->resolved && request->cacheable &&
+			!request->warned)
 			scan_cache_remember(cache, request->entry, request->libraries,
 								request->requires);
 	}

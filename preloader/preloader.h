@@ -37,6 +37,7 @@ typedef struct PreloadRequest
 	 * bare marker asks for.
 	 */
 	List	   *libraries;
+	bool		warned;			/* reading the markers logged a WARNING */
 
 	/* set by load_order.c, or from the scan cache with libraries resolved */
 	List	   *requires;		/* names from the control file */

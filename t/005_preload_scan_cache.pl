@@ -112,6 +112,8 @@ write_extension_file($install, 'pgeb_u_2.control',
 	"#!shared_preload_libraries = 'pgeb_test_lib_e'\n");
 write_extension_file($install, 'pgeb_u_bad.control',
 	"#!shared_preload_libraries = 'unterminated\n");
+write_extension_file($install, 'pgeb_u_indent.control',
+	"#!shared_preload_libraries = 'pgeb_test_lib_d'\n  #!shared_preload_libraries\n");
 $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
 until (slurp_file($cache) =~ /pgeb_u_mid\t/ && slurp_file($cache) =~ /pgeb_u_2\t/)
 {
@@ -127,6 +129,10 @@ unlike(slurp_file($cache), qr/pgeb_u_bad/,
 	'a file with a bad marker is not remembered');
 like($log, qr/skipping extension control file "[^"]*pgeb_u_bad\.control": invalid preload marker/,
 	'so its warning comes again at every start');
+unlike(slurp_file($cache), qr/pgeb_u_indent/,
+	'nor is a marked file that also has an indented marker');
+like($log, qr/ignoring indented preload marker in extension control file "[^"]*pgeb_u_indent\.control"/,
+	'whose warning comes again too');
 is(preloaded($node, 'library_name', q{extension_name LIKE 'pgeb_u_%'}),
 	'pgeb_test_lib_d pgeb_test_lib_e', 'remembered files load by name');
 
