@@ -184,15 +184,17 @@ find_preload_requests(const PgExtensionBaseApi *api, ScanCache *cache,
 		if (!entry->read)
 		{
 			bool		marked;
+			List	   *libraries;
+			List	   *requires;
 
-			if (scan_cache_facts(cache, entry, &marked, NULL, NULL))
+			if (scan_cache_facts(cache, entry, &marked, &libraries, &requires))
 			{
 				if (!marked)
 					continue;
 				request = palloc0(sizeof(PreloadRequest));
 				request->entry = entry;
-				(void) scan_cache_facts(cache, entry, &marked, &request->libraries,
-										&request->requires);
+				request->libraries = libraries;
+				request->requires = requires;
 				request->resolved = true;
 				requests = lappend(requests, request);
 				continue;
