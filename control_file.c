@@ -54,11 +54,10 @@
 #include "pg_extension_base/compat.h"
 #include "meta.h"
 
-/* A slot of the hash that finds a listed control file by name. */
+/* A slot of the hash of names already listed (several directories only). */
 typedef struct EntryByName
 {
 	char		name[NAMEDATALEN];
-	PgebControlFileEntry *entry;
 } EntryByName;
 
 static void read_entry(PgebControlFileEntry *entry);
@@ -184,11 +183,10 @@ pgeb_list_control_files(PgebSkipReadFunction skip, void *skip_arg)
 			if (by_name != NULL)
 			{
 				bool		found;
-				EntryByName *slot = hash_search(by_name, file->name, HASH_ENTER, &found);
 
+				(void) hash_search(by_name, file->name, HASH_ENTER, &found);
 				if (found)
 					continue;	/* an earlier directory has it */
-				slot->entry = &entries[count];
 			}
 
 			/* "name\0directory/name.control\0" in one allocation */
@@ -202,14 +200,11 @@ pgeb_list_control_files(PgebSkipReadFunction skip, void *skip_arg)
 			memcpy(entry->path + dirlen + 1, file->name, len);
 			memcpy(entry->path + dirlen + 1 + len, ".control", sizeof(".control"));
 			entry->directory = dirname;
-			if (file->identity_known)
-			{
-				entry->device = file->device;
-				entry->inode = file->inode;
-				entry->size = file->size;
-				entry->mtime_ns = file->mtime_ns;
-				entry->ctime_ns = file->ctime_ns;
-			}
+			entry->device = file->device;
+			entry->inode = file->inode;
+			entry->size = file->size;
+			entry->mtime_ns = file->mtime_ns;
+			entry->ctime_ns = file->ctime_ns;
 			result = lappend(result, entry);
 		}
 

@@ -92,7 +92,6 @@ list_one_directory(ListedDirectory *directory)
 		file->secondary = (strstr(file->name, "--") != NULL);
 		if (!file->secondary && fstatat(dirfd(dir), de->d_name, &st, 0) == 0)
 		{
-			file->identity_known = true;
 			file->device = (uint64) st.st_dev;
 			file->inode = (uint64) st.st_ino;
 			file->size = (int64) st.st_size;

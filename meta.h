@@ -22,7 +22,7 @@ typedef struct ListedFile
 {
 	char	   *name;			/* file name without ".control" */
 	bool		secondary;		/* name--version.control */
-	bool		identity_known; /* primary file, and fstatat() worked */
+	/* identity of a primary file; all zero when fstatat() failed */
 	uint64		device;
 	uint64		inode;
 	int64		size;
