@@ -18,6 +18,8 @@
  */
 #include "postgres.h"
 
+#include <sys/resource.h>
+
 #include "access/printtup.h"
 #include "access/xact.h"
 #include "parser/analyze.h"
@@ -45,6 +47,13 @@
 #include "pg_extension_base/compat.h"
 #include "attached.h"
 
+/*
+ * The scheduling priority (nice value) of a worker that is tearing itself
+ * down: the lowest, so that any other process runs first.
+ */
+#define EXITING_WORKER_NICE		19
+
+static void yield_cpu_when_exiting(void);
 static void take_identity(const AttachedWorkerFixed *fixed);
 static void run_command(const char *command, bool send_rows, bool same_database);
 static void run_statement(RawStmt *parsetree, const char *command, bool send_rows,
@@ -61,6 +70,7 @@ pgeb_attached_worker_main(Datum main_arg)
 	char	   *settings;
 	StringInfoData ready;
 
+	atexit(yield_cpu_when_exiting);
 	pqsignal(SIGTERM, die);
 	pqsignal(SIGINT, StatementCancelHandler);
 	BackgroundWorkerUnblockSignals();
@@ -116,6 +126,30 @@ pgeb_attached_worker_main(Datum main_arg)
 	pq_beginmessage(&ready, 'Z');
 	pq_sendbyte(&ready, 'I');
 	pq_endmessage(&ready);
+}
+
+/*
+ * atexit, after proc_exit has done its work: the worker has released
+ * everything it shared (its locks, its PGPROC, the segment) and run every
+ * exit callback, and its caller has its answer or has gone.  (An exit()
+ * from elsewhere runs us before core's own atexit cleanup, which may still
+ * take locks: then we change nothing.)  What is left is the kernel
+ * tearing down the address space: about a millisecond of CPU on a small
+ * machine, measured.  At normal priority that competes for the CPU with the
+ * caller, which has its answer and goes on, and with the next worker the
+ * caller starts, so a caller making calls back to back pays for each exit.
+ * At the lowest priority the teardown waits for an idle moment instead;
+ * only the postmaster, which frees the worker's slot once it has reaped
+ * the process, waits for it.  bench/attached_latency.pl measures the
+ * difference (the figures are in attached/README.md).
+ */
+static void
+yield_cpu_when_exiting(void)
+{
+#ifndef WIN32
+	if (proc_exit_inprogress)
+		(void) setpriority(PRIO_PROCESS, 0, EXITING_WORKER_NICE);
+#endif
 }
 
 /*
