@@ -141,7 +141,7 @@ pgeb_attached_worker_main(Datum main_arg)
  * At the lowest priority the teardown waits for an idle moment instead;
  * only the postmaster, which frees the worker's slot once it has reaped
  * the process, waits for it.  bench/attached_latency.pl measures the
- * difference (the figures are in attached/README.md).
+ * difference (see bench/README.md).
  */
 static void
 yield_cpu_when_exiting(void)
