@@ -138,10 +138,12 @@ pgeb_attached_worker_main(Datum main_arg)
  * machine, measured.  At normal priority that competes for the CPU with the
  * caller, which has its answer and goes on, and with the next worker the
  * caller starts, so a caller making calls back to back pays for each exit.
- * At the lowest priority the teardown waits for an idle moment instead;
- * only the postmaster, which frees the worker's slot once it has reaped
- * the process, waits for it.  bench/attached_latency.pl measures the
- * difference (see bench/README.md).
+ * At the lowest priority the teardown yields to them; only the postmaster,
+ * which frees the worker's slot once it has reaped the process, waits for
+ * it.  How much this gives depends on the kernel's scheduler (with
+ * autogroup, each PostgreSQL process is its own session and a nice value
+ * counts for less); bench/attached_latency.pl measures it (see
+ * bench/README.md).
  */
 static void
 yield_cpu_when_exiting(void)
