@@ -18,7 +18,9 @@
  */
 #include "postgres.h"
 
+#ifndef WIN32
 #include <sys/resource.h>
+#endif
 
 #include "access/printtup.h"
 #include "access/xact.h"
