@@ -200,11 +200,7 @@ pgeb_list_control_files(PgebSkipReadFunction skip, void *skip_arg)
 			memcpy(entry->path + dirlen + 1, file->name, len);
 			memcpy(entry->path + dirlen + 1 + len, ".control", sizeof(".control"));
 			entry->directory = dirname;
-			entry->device = file->device;
-			entry->inode = file->inode;
-			entry->size = file->size;
-			entry->mtime_ns = file->mtime_ns;
-			entry->ctime_ns = file->ctime_ns;
+			entry->identity = file->identity;
 			result = lappend(result, entry);
 		}
 

@@ -92,13 +92,13 @@ list_one_directory(ListedDirectory *directory)
 		file->secondary = (strstr(file->name, "--") != NULL);
 		if (!file->secondary && fstatat(dirfd(dir), de->d_name, &st, 0) == 0)
 		{
-			file->device = (uint64) st.st_dev;
-			file->inode = (uint64) st.st_ino;
-			file->size = (int64) st.st_size;
-			file->mtime_ns = (int64) st.st_mtim.tv_sec * INT64CONST(1000000000) +
+			file->identity.device = (uint64) st.st_dev;
+			file->identity.inode = (uint64) st.st_ino;
+			file->identity.size = (int64) st.st_size;
+			file->identity.mtime_ns = (int64) st.st_mtim.tv_sec * INT64CONST(1000000000) +
 				st.st_mtim.tv_nsec;
 			/* no one can set the change time, unlike mtime */
-			file->ctime_ns = (int64) st.st_ctim.tv_sec * INT64CONST(1000000000) +
+			file->identity.ctime_ns = (int64) st.st_ctim.tv_sec * INT64CONST(1000000000) +
 				st.st_ctim.tv_nsec;
 		}
 	}

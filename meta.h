@@ -22,12 +22,7 @@ typedef struct ListedFile
 {
 	char	   *name;			/* file name without ".control" */
 	bool		secondary;		/* name--version.control */
-	/* identity of a primary file; all zero when fstatat() failed */
-	uint64		device;
-	uint64		inode;
-	int64		size;
-	int64		mtime_ns;
-	int64		ctime_ns;
+	PgebFileIdentity identity;	/* of a primary file */
 } ListedFile;
 
 /* The control files of one directory, sorted by name. */

@@ -144,8 +144,7 @@ resolve_request(const PgExtensionBaseApi *api, PreloadRequest *request)
 				control->module_pathname : request->entry->name;
 	}
 	request->resolved = true;
-	request->cacheable = request->entry->secondary_versions == NIL &&
-		strcmp(control->script_directory, control->directory) == 0;
+	request->cacheable = scan_cache_file_alone(request->entry, control);
 	return true;
 }
 

@@ -244,12 +244,11 @@ remember_read_files(const PgExtensionBaseApi *api, ScanCache *cache,
 		PgebControlFile *control;
 
 		if (!entry->read || entry->text == NULL ||
-			entry->secondary_versions != NIL ||
+			!scan_cache_file_alone(entry, NULL) ||
 			strstr(entry->text, PRELOAD_MARKER) != NULL)
 			continue;
 		control = api->parse_control_entry(entry, DEBUG1);
-		if (control != NULL &&
-			strcmp(control->script_directory, control->directory) == 0)
+		if (control != NULL && scan_cache_file_alone(entry, control))
 			scan_cache_remember(cache, entry, NIL, control->requires);
 	}
 }

@@ -44,8 +44,8 @@ typedef struct PreloadRequest
 	bool		resolved;		/* libraries and requires are final */
 
 	/*
-	 * Resolved from this file alone (no secondary control file, no script
-	 * directory elsewhere), so the scan cache may remember the result.
+	 * Resolved from this file alone (scan_cache_file_alone), so the scan
+	 * cache may remember the result.
 	 */
 	bool		cacheable;
 } PreloadRequest;
@@ -68,6 +68,8 @@ typedef struct PreloadedLibrary
 typedef struct ScanCache ScanCache;
 extern ScanCache *scan_cache_load(void);
 extern bool scan_cache_known(const PgebControlFileEntry *file, void *arg);
+extern bool scan_cache_file_alone(const PgebControlFileEntry *file,
+								  const PgebControlFile *control);
 extern bool scan_cache_facts(ScanCache *cache, const PgebControlFileEntry *file,
 							 bool *marked, List **libraries, List **requires);
 extern void scan_cache_remember(ScanCache *cache, const PgebControlFileEntry *file,

@@ -67,11 +67,7 @@ typedef struct ScanCacheEntry
 {
 	const char *name;
 	const char *path;
-	uint64		device;
-	uint64		inode;
-	int64		size;
-	int64		mtime_ns;
-	int64		ctime_ns;
+	PgebFileIdentity identity;
 	bool		marked;
 	const char *requires;		/* comma-separated names, "" for none */
 	const char *libraries;		/* marked: resolved names, in marker order */
@@ -94,7 +90,7 @@ static char *read_cache_file(void);
 static bool parse_cache_line(ScanCacheEntry *entry, char *line);
 static bool parse_number(char **p, int64 *value);
 static ScanCacheEntry *find_remembered(ScanCache *cache, const PgebControlFileEntry *file);
-static bool same_identity(const ScanCacheEntry *entry, const PgebControlFileEntry *file);
+static bool same_identity(const PgebFileIdentity *a, const PgebFileIdentity *b);
 static char *join_names(List *names);
 static List *split_names(const char *joined);
 static int	compare_entries_by_name(const void *a, const void *b);
@@ -213,11 +209,11 @@ parse_cache_line(ScanCacheEntry *entry, char *line)
 	entry->path = fields[1];
 	entry->requires = fields[2];
 	entry->libraries = fields[3];
-	entry->device = (uint64) numbers[0];
-	entry->inode = (uint64) numbers[1];
-	entry->size = numbers[2];
-	entry->mtime_ns = numbers[3];
-	entry->ctime_ns = numbers[4];
+	entry->identity.device = (uint64) numbers[0];
+	entry->identity.inode = (uint64) numbers[1];
+	entry->identity.size = numbers[2];
+	entry->identity.mtime_ns = numbers[3];
+	entry->identity.ctime_ns = numbers[4];
 	entry->unchanged = false;
 	return true;
 }
@@ -277,11 +273,25 @@ scan_cache_known(const PgebControlFileEntry *file, void *arg)
 	ScanCache  *cache = (ScanCache *) arg;
 	ScanCacheEntry *entry = find_remembered(cache, file);
 
-	if (entry == NULL || !same_identity(entry, file))
+	if (entry == NULL || !same_identity(&entry->identity, &file->identity))
 		return false;			/* scan_cache_save sees it was not kept */
 	entry->unchanged = true;
 	cache->skipped++;
 	return true;
+}
+
+/*
+ * Whether what a control file says depends on nothing but the file: no
+ * secondary control file beside it (control is NULL before parsing), and
+ * its scripts in its own directory.  Only such facts are remembered.
+ */
+bool
+scan_cache_file_alone(const PgebControlFileEntry *file,
+					  const PgebControlFile *control)
+{
+	return file->secondary_versions == NIL &&
+		(control == NULL ||
+		 strcmp(control->script_directory, control->directory) == 0);
 }
 
 /*
@@ -296,7 +306,7 @@ scan_cache_facts(ScanCache *cache, const PgebControlFileEntry *file,
 {
 	ScanCacheEntry *entry;
 
-	if (file->read || file->secondary_versions != NIL)
+	if (file->read || !scan_cache_file_alone(file, NULL))
 		return false;
 	entry = find_remembered(cache, file);
 	if (entry == NULL || !entry->unchanged)
@@ -324,8 +334,9 @@ scan_cache_remember(ScanCache *cache, const PgebControlFileEntry *file,
 	char	   *joined_libraries = join_names(libraries);
 	char	   *joined_requires = join_names(requires);
 
-	if (!file->read || file->ctime_ns == 0 ||
-		Max(file->mtime_ns, file->ctime_ns) >= cache->scan_start_ns - SCAN_CACHE_SETTLE_NS ||
+	if (!file->read || file->identity.ctime_ns == 0 ||
+		Max(file->identity.mtime_ns, file->identity.ctime_ns) >=
+		cache->scan_start_ns - SCAN_CACHE_SETTLE_NS ||
 		strpbrk(file->name, "\t\n") != NULL ||
 		strpbrk(file->path, "\t\n") != NULL ||
 		joined_libraries == NULL || joined_requires == NULL)
@@ -334,11 +345,7 @@ scan_cache_remember(ScanCache *cache, const PgebControlFileEntry *file,
 	entry = palloc0(sizeof(ScanCacheEntry));
 	entry->name = file->name;
 	entry->path = file->path;
-	entry->device = file->device;
-	entry->inode = file->inode;
-	entry->size = file->size;
-	entry->mtime_ns = file->mtime_ns;
-	entry->ctime_ns = file->ctime_ns;
+	entry->identity = file->identity;
 	entry->marked = (libraries != NIL);
 	entry->requires = joined_requires;
 	entry->libraries = joined_libraries;
@@ -401,9 +408,9 @@ scan_cache_save(ScanCache *cache)
 		ScanCacheEntry *entry = kept[i];
 
 		fprintf(out, "%lld %lld %lld %lld %lld %c %s\t%s\t%s\t%s\n",
-				(long long) entry->device, (long long) entry->inode,
-				(long long) entry->size, (long long) entry->mtime_ns,
-				(long long) entry->ctime_ns, entry->marked ? 'M' : 'U',
+				(long long) entry->identity.device, (long long) entry->identity.inode,
+				(long long) entry->identity.size, (long long) entry->identity.mtime_ns,
+				(long long) entry->identity.ctime_ns, entry->marked ? 'M' : 'U',
 				entry->name, entry->path, entry->requires, entry->libraries);
 	}
 	if (FreeFile(out) != 0 || rename(SCAN_CACHE_FILE ".tmp", SCAN_CACHE_FILE) != 0)
@@ -413,11 +420,11 @@ scan_cache_save(ScanCache *cache)
 }
 
 static bool
-same_identity(const ScanCacheEntry *entry, const PgebControlFileEntry *file)
+same_identity(const PgebFileIdentity *a, const PgebFileIdentity *b)
 {
-	return entry->device == file->device && entry->inode == file->inode &&
-		entry->size == file->size && entry->mtime_ns == file->mtime_ns &&
-		entry->ctime_ns == file->ctime_ns;
+	return a->device == b->device && a->inode == b->inode &&
+		a->size == b->size && a->mtime_ns == b->mtime_ns &&
+		a->ctime_ns == b->ctime_ns;
 }
 
 /*

@@ -102,6 +102,20 @@ typedef struct PgebControlFile
 	bool		trusted;
 } PgebControlFile;
 
+/*
+ * Who a file is and how it was last changed, from fstatat(): a file
+ * replaced, edited in place or appended to gets another identity.  All zero
+ * when fstatat() failed.
+ */
+typedef struct PgebFileIdentity
+{
+	uint64		device;
+	uint64		inode;
+	int64		size;
+	int64		mtime_ns;
+	int64		ctime_ns;
+} PgebFileIdentity;
+
 /* A primary control file found by list_control_files. */
 typedef struct PgebControlFileEntry
 {
@@ -113,12 +127,7 @@ typedef struct PgebControlFileEntry
 	int			read_errno;		/* why it could not be read */
 	List	   *secondary_versions; /* char *: name--version.control beside it */
 
-	/* identity of the file (all zero when fstatat() failed) */
-	uint64		device;
-	uint64		inode;
-	int64		size;
-	int64		mtime_ns;
-	int64		ctime_ns;
+	PgebFileIdentity identity;
 } PgebControlFileEntry;
 
 /*
