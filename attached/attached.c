@@ -8,7 +8,8 @@
  * deps and the supervisor.  The caller's side is in launch.c (the C API of
  * pg_extension_base/attached_worker.h) and sql.c (run_attached and
  * run_attached_returning); the worker is in worker.c; settings.c carries
- * the caller's settings over.  The protocol is in attached/README.md.
+ * the caller's settings over; segment_space.c reserves room for the
+ * workers' segments in the main shared memory.  The protocol is in attached/README.md.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,6 +35,7 @@ _PG_init(void)
 	const PgExtensionBaseApi *api = pgeb_attach_component(ATTACHED_MODULE_NAME);
 	int			module_id = pgeb_register_component(api, ATTACHED_MODULE_NAME, NULL);
 
+	pgeb_attached_reserve_segment_space();
 	api->module_initialized(module_id);
 	loaded = true;
 }

@@ -49,6 +49,9 @@ typedef struct AttachedWorkerFixed
 /* attached.c */
 extern bool pgeb_attached_module_loaded(void);
 
+/* segment_space.c */
+extern void pgeb_attached_reserve_segment_space(void);
+
 /* settings.c */
 extern Size pgeb_attached_settings_size(void);
 extern void pgeb_attached_settings_serialize(char *start, Size size);
