@@ -3,12 +3,14 @@
 #
 # Run by bench/run (bench/run attached_latency [--calls N] [--round N]
 # [--seconds N] [--clients N] [--fsync on|off] [--max-worker-processes N]
-# [--port N]), which builds the private installation and puts its programs
-# first in PATH.
+# [--min-dynamic-shared-memory MB] [--port N]), which builds the private
+# installation and puts its programs first in PATH.
 #
 # One throwaway cluster of that installation (shared_preload_libraries =
 # 'pg_extension_base', max_worker_processes = 16 unless
-# --max-worker-processes says otherwise, Unix socket only, trust
+# --max-worker-processes says otherwise, min_dynamic_shared_memory left to
+# pg_extension_base's default unless --min-dynamic-shared-memory sets it (0
+# measures segments made the default way), Unix socket only, trust
 # authentication, fsync as --fsync says, on by default) with the extensions
 # pg_extension_base and dblink and a table bench_t (id serial, v text).
 #
@@ -77,6 +79,7 @@ my $seconds = 10;
 my $clients = 4;
 my $fsync = 'on';
 my $max_workers = 16;
+my $min_dsm;    # MB; unset: pg_extension_base's default
 my $port = $ENV{PGEB_BENCH_PORT} // 54341;
 my @argv = @ARGV;
 GetOptions(
@@ -86,16 +89,19 @@ GetOptions(
 	'clients=i' => \$clients,
 	'fsync=s' => \$fsync,
 	'max-worker-processes=i' => \$max_workers,
+	'min-dynamic-shared-memory=i' => \$min_dsm,
 	'port=i' => \$port)
   or die "usage: bench/run attached_latency [--calls N] [--round N] "
   . "[--seconds N] [--clients N] [--fsync on|off] [--max-worker-processes N] "
-  . "[--port N]\n";
+  . "[--min-dynamic-shared-memory MB] [--port N]\n";
 die "--calls must be at least 1\n" if $calls < 1;
 die "--round must be at least 1\n" if $round < 1;
 die "--seconds must be at least 1\n" if $seconds < 1;
 die "--clients must be at least 1\n" if $clients < 1;
 die "--fsync must be on or off\n" unless $fsync =~ /^(on|off)$/;
 die "--max-worker-processes must be at least 2\n" if $max_workers < 2;
+die "--min-dynamic-shared-memory must not be negative\n"
+  if defined $min_dsm && $min_dsm < 0;
 die "unexpected arguments: @ARGV\n" if @ARGV;
 my $threads = $clients >= 2 ? 2 : 1;
 
@@ -142,6 +148,7 @@ fsync = $fsync
 logging_collector = off
 log_line_prefix = '%m [%p] '
 EOF
+print $conf "min_dynamic_shared_memory = ${min_dsm}MB\n" if defined $min_dsm;
 close $conf or die "could not append to postgresql.conf: $!\n";
 
 $server_started = 1;
@@ -153,7 +160,8 @@ my $conninfo = "dbname=postgres host=$sockdir port=$port user=$user";
 my %settings = map { split /\|/ } split /\n/, psql(
 	q{SELECT name || '|' || setting FROM pg_settings WHERE name IN
 	  ('fsync', 'synchronous_commit', 'max_worker_processes',
-	   'shared_preload_libraries', 'dynamic_shared_memory_type')});
+	   'shared_preload_libraries', 'dynamic_shared_memory_type',
+	   'min_dynamic_shared_memory')});
 die "the server does not preload pg_extension_base\n"
   unless $settings{shared_preload_libraries} eq 'pg_extension_base';
 
@@ -443,7 +451,10 @@ sub report
 	  "settings:   fsync = $settings{fsync}, synchronous_commit = "
 	  . "$settings{synchronous_commit}, max_worker_processes = "
 	  . "$settings{max_worker_processes}, dynamic_shared_memory_type = "
-	  . "$settings{dynamic_shared_memory_type}, Unix socket, trust",
+	  . "$settings{dynamic_shared_memory_type}, min_dynamic_shared_memory = "
+	  . "$settings{min_dynamic_shared_memory} MB ("
+	  . (defined $min_dsm ? 'set by --min-dynamic-shared-memory' : "pg_extension_base's default")
+	  . "), Unix socket, trust",
 	  "dblink:     '$conninfo', not a named connection: a new connection per call",
 	  "            select 1: dblink(conninfo, 'select 1') AS t(x int) (dblink_exec refuses a query returning rows)",
 	  "            INSERT:   dblink_exec(conninfo, 'INSERT INTO bench_t (v) VALUES (''dblink'')')",
