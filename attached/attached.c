@@ -9,7 +9,8 @@
  * pg_extension_base/attached_worker.h) and sql.c (run_attached and
  * run_attached_returning); the worker is in worker.c; settings.c carries
  * the caller's settings over; segment_space.c reserves room for the
- * workers' segments in the main shared memory.  The protocol is in attached/README.md.
+ * workers' segments in the main shared memory.  The protocol is in
+ * attached/README.md.
  *
  *-------------------------------------------------------------------------
  */

@@ -4,9 +4,10 @@
 # administrator's own setting (even 0) wins, and a segment larger than the
 # room is still made the usual way.
 #
-# Where a segment lives is seen in the worker's /proc/PID/maps: a segment
-# of its own is a mapping of /dev/shm/PostgreSQL.N that an idle backend
-# does not have; one carved out of the main shared memory is not.
+# Where a segment lives is seen in /proc/PID/maps: a segment made the usual
+# way is a mapping of /dev/shm/PostgreSQL.N that both the caller and its
+# worker have and an idle backend does not; one carved out of the main
+# shared memory is no file of its own.
 use strict;
 use warnings;
 
@@ -17,86 +18,94 @@ use PgebTest;
 
 use constant WORKER_TYPE => 'pg_extension_base attached worker';
 
-# What pg_extension_base sets for a given max_worker_processes.
-sub expected_megabytes
-{
-	my ($max_worker_processes) = @_;
-	my $mb = int(($max_worker_processes * 256 + 1023) / 1024);
-	return $mb < 1 ? 1 : $mb > 64 ? 64 : $mb;
-}
+# the /proc/PID/maps check needs POSIX segments, whatever TEMP_CONFIG says
+my $posix = "dynamic_shared_memory_type = posix\n";
 
-# The dynamic shared memory files a process has mapped.
+# The dynamic shared memory files a process has mapped, with their sizes.
 sub shm_mappings
 {
 	my ($pid) = @_;
+	my %files;
 	open my $maps, '<', "/proc/$pid/maps"
 	  or die "could not read /proc/$pid/maps: $!";
-	my %files = map { m{(/dev/shm/PostgreSQL\.\d+)} ? ($1 => 1) : () } <$maps>;
+	no warnings 'portable';    # 64-bit addresses
+	while (my $line = <$maps>)
+	{
+		next
+		  unless $line =~ m{^([0-9a-f]+)-([0-9a-f]+) .*(/dev/shm/PostgreSQL\.\d+)};
+		$files{$3} += hex($2) - hex($1);
+	}
 	close $maps;
-	return join(' ', sort keys %files);
+	return \%files;
 }
 
-# Run a long attached command; return the segments its worker has mapped
-# that an idle backend has not, then end it.
-sub worker_segments
+# Run a command that sleeps in an attached worker; return the sizes of the
+# segments the worker and its caller share and an idle backend does not
+# (the attached worker's own segment, when it was made the usual way),
+# then cancel the caller.
+sub own_segments
 {
-	my ($node) = @_;
+	my ($node, $command) = @_;
 	my $caller = $node->background_psql('postgres', on_error_stop => 0);
-	$caller->query_until(qr/started/, q{
-		\echo started
-		SELECT * FROM extension_base.run_attached('SELECT pg_sleep(300)');
+	my $caller_pid = $caller->query_safe('SELECT pg_backend_pid()');
+	$caller->query_until(qr/started/, qq{
+		\\echo started
+		SELECT * FROM extension_base.run_attached(\$\$$command\$\$);
 	});
 	ok( $node->poll_query_until('postgres',
 			"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = '"
-			  . WORKER_TYPE . "'"),
+			  . WORKER_TYPE . "' AND state = 'active'"),
 		$node->name . ': the attached worker runs');
-	my $worker = $node->safe_psql('postgres',
+	my $worker_pid = $node->safe_psql('postgres',
 		"SELECT pid FROM pg_stat_activity WHERE backend_type = '"
 		  . WORKER_TYPE . "'");
 	my $idle = $node->background_psql('postgres');
 	my $idle_pid = $idle->query_safe('SELECT pg_backend_pid()');
 
-	my %idle_files = map { $_ => 1 } split / /, shm_mappings($idle_pid);
-	my @own = grep { !$idle_files{$_} } split / /, shm_mappings($worker);
+	my ($worker, $by_caller, $by_idle) =
+	  map { shm_mappings($_) } ($worker_pid, $caller_pid, $idle_pid);
+	my @sizes = sort { $a <=> $b }
+	  map { $worker->{$_} }
+	  grep { $by_caller->{$_} && !$by_idle->{$_} } keys %$worker;
 
 	$idle->quit;
-	$node->safe_psql('postgres', "SELECT pg_cancel_backend(pid) "
-		  . "FROM pg_stat_activity WHERE backend_type = 'client backend' "
-		  . "AND query LIKE '%run_attached%pg_sleep%' AND pid <> pg_backend_pid()");
+	$node->safe_psql('postgres', "SELECT pg_cancel_backend($caller_pid)");
 	ok( $node->poll_query_until('postgres',
 			"SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = '"
 			  . WORKER_TYPE . "'"),
 		$node->name . ': cancelling the caller ends the worker');
 	$caller->quit;
-	return scalar @own;
+	return @sizes;
 }
+
+my $sleep = 'SELECT pg_sleep(300)';
+my $mb = 1024 * 1024;
 
 # --- not set: pg_extension_base's default ---
 
-my $node = new_node('reserved', conf => "max_worker_processes = 12\n");
+my $node = new_node('reserved', conf => $posix . "max_worker_processes = 12\n");
 start_with_extension($node);
 
 is( $node->safe_psql('postgres',
 		"SELECT setting || ' ' || unit || ' ' || source FROM pg_settings "
 		  . "WHERE name = 'min_dynamic_shared_memory'"),
-	expected_megabytes(12) . ' MB default',
-	'min_dynamic_shared_memory: 256 kB per worker process, as a default');
-is(worker_segments($node), 0,
-	'the attached worker maps no segment of its own');
+	'3 MB default',
+	'min_dynamic_shared_memory: 256 kB per worker process (12: 3 MB), as a default');
+is(scalar(my @none = own_segments($node, $sleep)), 0,
+	'the attached worker and its caller share no segment file');
 
 # The segment carries the command: one larger than the room is made the
 # usual way, and the command runs.
-my $big = 'x' x (3 * 1024 * 1024);
-is( $node->safe_psql('postgres',
-		"SELECT command_tag FROM extension_base.run_attached("
-		  . "\$\$SELECT length('$big')\$\$)"),
-	'SELECT 1',
-	'a command larger than the reserved room still runs');
+my $big = 'x' x (4 * $mb);
+my @sizes = own_segments($node, "SELECT length('$big'), pg_sleep(300)");
+ok(@sizes == 1 && $sizes[0] > 4 * $mb,
+	'a command larger than the room gets a segment file of its own')
+  or diag("segment sizes: @sizes");
 is( $node->safe_psql('postgres',
 		"SELECT x FROM extension_base.run_attached_returning("
 		  . "\$\$SELECT length('$big')\$\$) AS t(x int)"),
-	3 * 1024 * 1024,
-	'and returns its result');
+	4 * $mb,
+	'and its command runs and returns its result');
 
 # the seed example, on a server that reserves room
 $node->safe_psql('postgres', 'CREATE TABLE records (v text)');
@@ -109,36 +118,44 @@ is($node->safe_psql('postgres', 'SELECT v FROM records'),
 	'commits immediately', 'an attached INSERT survives the caller\'s rollback');
 $node->stop;
 
-# the formula's bounds
-is(expected_megabytes(2), 1, 'at least 1 MB');
-is(expected_megabytes(1000), 64, 'at most 64 MB');
+# the bounds
 my $small = new_node('small', conf => "max_worker_processes = 2\n");
 $small->start;
 is($small->safe_psql('postgres', 'SHOW min_dynamic_shared_memory'),
-	'1MB', 'max_worker_processes = 2 reserves 1 MB');
+	'1MB', 'max_worker_processes = 2 reserves 1 MB, the least');
 $small->stop;
+
+my $many = new_node('many', conf => "max_worker_processes = 300\n");
+$many->start;
+is($many->safe_psql('postgres', 'SHOW min_dynamic_shared_memory'),
+	'64MB', 'max_worker_processes = 300 reserves 64 MB, the most');
+$many->stop;
 
 # --- the administrator's setting wins, even 0 ---
 
 my $zero = new_node('zero',
-	conf => "max_worker_processes = 12\nmin_dynamic_shared_memory = 0\n");
+	conf => $posix . "max_worker_processes = 12\nmin_dynamic_shared_memory = 0\n");
 start_with_extension($zero);
 is( $zero->safe_psql('postgres',
 		"SELECT setting || ' ' || source FROM pg_settings "
 		  . "WHERE name = 'min_dynamic_shared_memory'"),
 	'0 configuration file', 'an explicit min_dynamic_shared_memory = 0 stays');
 
-# and the check above can tell: here the worker maps a segment of its own
-is(worker_segments($zero), 1,
-	'without reserved room the attached worker maps its own segment');
+# and the check above can tell: here the worker's segment is a file
+@sizes = own_segments($zero, $sleep);
+ok(@sizes == 1 && $sizes[0] < $mb,
+	'without room the attached worker and its caller share one small segment file')
+  or diag("segment sizes: @sizes");
 $zero->stop;
 
+# a smaller setting than ours wins too: it is not a default
 my $altered = new_node('altered', conf => "max_worker_processes = 12\n");
 $altered->start;
-$altered->safe_psql('postgres', "ALTER SYSTEM SET min_dynamic_shared_memory = '5MB'");
+$altered->safe_psql('postgres',
+	"ALTER SYSTEM SET min_dynamic_shared_memory = '2MB'");
 $altered->restart;
 is($altered->safe_psql('postgres', 'SHOW min_dynamic_shared_memory'),
-	'5MB', 'ALTER SYSTEM SET min_dynamic_shared_memory wins');
+	'2MB', 'ALTER SYSTEM SET min_dynamic_shared_memory wins');
 $altered->stop;
 
 # --- without pg_extension_base, core's default ---
