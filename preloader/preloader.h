@@ -5,9 +5,9 @@
  *
  * The preloader runs once, in the postmaster: marker.c finds the control
  * files that ask for preloading (scan_cache.c spares it, and load_order.c,
- * the files that have not changed since the last start), load_order.c puts their libraries in a deterministic,
- * dependency-aware order, preloader.c loads them and keeps the result for
- * list_preload_libraries().
+ * the files that have not changed since the last start), load_order.c puts
+ * their libraries in a deterministic, dependency-aware order, preloader.c
+ * loads them and keeps the result for list_preload_libraries().
  *
  *-------------------------------------------------------------------------
  */

@@ -16,14 +16,6 @@ my $node = new_node('attached', conf => "max_worker_processes = 5\n");
 start_with_extension($node);
 $node->safe_psql('postgres', 'CREATE EXTENSION pgeb_test_attached');
 
-# a query that is true when n attached workers run
-sub workers_running
-{
-	my ($n) = @_;
-	return "SELECT count(*) = $n FROM pg_stat_activity "
-	  . "WHERE backend_type = 'pg_extension_base attached worker'";
-}
-
 # Start a long command in a session of its own; returns the session and
 # the pid of its backend, once its worker runs.
 sub start_long_command
@@ -35,7 +27,7 @@ sub start_long_command
 		\echo started
 		SELECT * FROM extension_base.run_attached('SELECT pg_sleep(300)');
 	});
-	ok($node->poll_query_until('postgres', workers_running(1)),
+	ok($node->poll_query_until('postgres', attached_workers_running(1)),
 		'the attached worker runs');
 	return ($session, $pid);
 }
@@ -45,7 +37,7 @@ sub start_long_command
 sub expect_interrupted
 {
 	my ($session, $what, $reason) = @_;
-	ok($node->poll_query_until('postgres', workers_running(0)),
+	ok($node->poll_query_until('postgres', attached_workers_running(0)),
 		"$what terminates the attached worker");
 	like($session->query('SELECT 42'), qr/^42$/m, 'the caller goes on');
 	like($session->{stderr}, $reason, 'and was told why');
@@ -66,7 +58,7 @@ expect_interrupted($session, "the caller's statement_timeout",
 # the caller's exit
 ($session, $pid) = start_long_command();
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($pid)");
-ok($node->poll_query_until('postgres', workers_running(0)),
+ok($node->poll_query_until('postgres', attached_workers_running(0)),
 	'the caller\'s exit terminates its attached worker');
 eval { $session->quit };    # its psql lost the connection and exited
 
@@ -97,7 +89,7 @@ $node->safe_psql('postgres', q{
 	SELECT pg_cancel_backend(pid) FROM pg_stat_activity
 	WHERE query LIKE '%run_attached(''SELECT pg_sleep(300)'')%'
 	AND backend_type = 'client backend'});
-ok($node->poll_query_until('postgres', workers_running(0)), 'all of them end');
+ok($node->poll_query_until('postgres', attached_workers_running(0)), 'all of them end');
 $_->quit for @holders;
 is($node->safe_psql('postgres',
 		q{SELECT command_tag FROM extension_base.run_attached('SELECT 1')}),
@@ -125,7 +117,7 @@ is( $node->safe_psql(
 			'SELECT pg_sleep(2)', 'SELECT pg_sleep(1)', 'SELECT 3']) t}),
 	'2: SELECT 1, 1: SELECT 1, 0: SELECT 1',
 	'several attached workers run at once and are read as they finish');
-is($node->safe_psql('postgres', workers_running(0)), 't', 'none is left behind');
+is($node->safe_psql('postgres', attached_workers_running(0)), 't', 'none is left behind');
 
 ok(!$node->log_contains(qr/TRAP|PANIC|terminated by signal 11/),
 	'no crash in the server log');

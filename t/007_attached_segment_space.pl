@@ -53,8 +53,7 @@ sub own_segments
 		SELECT * FROM extension_base.run_attached(\$\$$command\$\$);
 	});
 	ok( $node->poll_query_until('postgres',
-			"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = '"
-			  . WORKER_TYPE . "' AND state = 'active'"),
+			attached_workers_running(1, "state = 'active'")),
 		$node->name . ': the attached worker runs');
 	my $worker_pid = $node->safe_psql('postgres',
 		"SELECT pid FROM pg_stat_activity WHERE backend_type = '"
@@ -70,9 +69,7 @@ sub own_segments
 
 	$idle->quit;
 	$node->safe_psql('postgres', "SELECT pg_cancel_backend($caller_pid)");
-	ok( $node->poll_query_until('postgres',
-			"SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = '"
-			  . WORKER_TYPE . "'"),
+	ok($node->poll_query_until('postgres', attached_workers_running(0)),
 		$node->name . ': cancelling the caller ends the worker');
 	$caller->quit;
 	return @sizes;

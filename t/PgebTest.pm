@@ -18,7 +18,8 @@ use Test::More;
 
 our @EXPORT = qw(install_copy write_extension_file new_node
   start_with_extension preloaded create_load_log_function log_count
-  base_workers wait_for_base_workers base_worker_pid);
+  base_workers wait_for_base_workers base_worker_pid
+  attached_workers_running);
 
 # A copy of the installation under test (the pg_config first in PATH) that
 # a test may change freely: its program, library and share directories at
@@ -166,6 +167,16 @@ sub base_worker_pid
 		SELECT pid FROM pg_stat_activity
 		WHERE backend_type = 'pg_extension_base base worker'
 		AND datname = '$dbname' AND application_name = '$worker_name'});
+}
+
+# A query that is true when n attached workers run (and, with a condition
+# on pg_stat_activity, when n of them meet it).
+sub attached_workers_running
+{
+	my ($n, $condition) = @_;
+	return "SELECT count(*) = $n FROM pg_stat_activity "
+	  . "WHERE backend_type = 'pg_extension_base attached worker'"
+	  . ($condition ? " AND $condition" : '');
 }
 
 1;
