@@ -120,15 +120,17 @@ pgeb_control_directories(void)
  * same extension, the first directory wins, as in CREATE EXTENSION.  A file
  * that cannot be read is listed with text NULL and read_errno set.
  *
- * The directories are listed by control_listing.c; with a skip test, the
- * files the test accepts from their identity are not read (read stays
- * false).  Entries, names and paths are
- * allocated in bulk: this runs at every start, on every control file.
+ * The directories are listed by control_listing.c, with the names the
+ * callbacks remember when a directory has not changed; the files that
+ * skip_read accepts from their identity are not read (read stays false).
+ * Entries, names and paths are allocated in bulk: this runs at every start,
+ * on every control file.
  */
 List *
-pgeb_list_control_files(PgebSkipReadFunction skip, void *skip_arg)
+pgeb_list_control_files(const PgebListingCallbacks *callbacks)
 {
-	ControlListing *listing = control_listing_make(pgeb_control_directories());
+	ControlListing *listing = control_listing_make(pgeb_control_directories(),
+												   callbacks);
 	List	   *result = NIL;
 	HTAB	   *by_name = NULL;
 	int			i;
@@ -209,12 +211,15 @@ pgeb_list_control_files(PgebSkipReadFunction skip, void *skip_arg)
 		{
 			ListedFile *file = &directory->files[j];
 			char	   *separator = strstr(file->name, "--");
+			char		primary_name[NAMEDATALEN];
 			PgebControlFileEntry *primary;
 
+			/* the listed names may be the caller's: not cut in place */
 			if (!file->secondary || separator - file->name >= NAMEDATALEN)
 				continue;
-			*separator = '\0';
-			primary = bsearch(file->name, entries, count,
+			memcpy(primary_name, file->name, separator - file->name);
+			primary_name[separator - file->name] = '\0';
+			primary = bsearch(primary_name, entries, count,
 							  sizeof(PgebControlFileEntry), compare_name_to_entry);
 			if (primary != NULL)
 				primary->secondary_versions =
@@ -232,7 +237,8 @@ pgeb_list_control_files(PgebSkipReadFunction skip, void *skip_arg)
 	{
 		PgebControlFileEntry *entry = (PgebControlFileEntry *) lfirst(lc);
 
-		if (skip == NULL || !skip(entry, skip_arg))
+		if (callbacks == NULL || callbacks->skip_read == NULL ||
+			!callbacks->skip_read(entry, callbacks->arg))
 			read_entry(entry);
 	}
 	return result;

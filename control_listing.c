@@ -5,10 +5,18 @@
  *
  * At every start the preloader needs the name and identity of every
  * control file, and with a thousand extensions installed the postmaster
- * spends most of the scan here: one readdir() pass and one fstatat() per
- * primary control file.  This file does only that, into one array per
- * directory sorted by name, without per-file allocations beyond the name;
- * control_file.c turns the listing into entries and reads what it must.
+ * spends most of the scan here.  This file does only that, into one array
+ * per directory sorted by name; control_file.c turns the listing into
+ * entries and reads what it must.
+ *
+ * Reading a directory (readdir(), a copy of each name, sorting them) costs
+ * about as much as looking at every file in it, so a caller that remembers
+ * the names a directory held (the preloader's scan cache) can give them
+ * back through known_names when the directory's identity has not changed
+ * since: adding, removing or renaming a file changes the directory's
+ * modification and change times.  Every primary file is still looked at
+ * with fstatat(), so an edit in place changes that file's identity; and if
+ * a remembered file is gone, the directory is read after all.
  *
  * Runs in the postmaster during shared_preload_libraries processing (and in
  * backends); records errno values instead of reporting, so the caller
@@ -25,12 +33,22 @@
 
 #include "meta.h"
 
-static void list_one_directory(ListedDirectory *directory);
+#define CONTROL_SUFFIX		".control"
+#define CONTROL_SUFFIX_LEN	(sizeof(CONTROL_SUFFIX) - 1)
+
+static void list_one_directory(ListedDirectory *directory,
+							   const PgebListingCallbacks *callbacks);
+static bool list_known_names(ListedDirectory *directory, DIR *dir,
+							 const char *const *names, int count);
+static void read_directory(ListedDirectory *directory, DIR *dir);
+static bool look_at_file(ListedFile *file, DIR *dir, const char *filename);
+static void tell_listed_names(ListedDirectory *directory,
+							  const PgebListingCallbacks *callbacks);
 static int	compare_listed_files(const void *a, const void *b);
 
 /* Every *.control file of the directories, in search order. */
 ControlListing *
-control_listing_make(List *directories)
+control_listing_make(List *directories, const PgebListingCallbacks *callbacks)
 {
 	ControlListing *listing = palloc0(sizeof(ControlListing));
 	ListCell   *lc;
@@ -41,21 +59,38 @@ control_listing_make(List *directories)
 		ListedDirectory *directory = &listing->directories[listing->count++];
 
 		directory->path = (char *) lfirst(lc);
-		list_one_directory(directory);
+		list_one_directory(directory, callbacks);
 	}
 	return listing;
 }
 
+/* The identity of a file or directory, from its stat(). */
+void
+pgeb_identity_from_stat(PgebFileIdentity *identity, const struct stat *st)
+{
+	identity->device = (uint64) st->st_dev;
+	identity->inode = (uint64) st->st_ino;
+	identity->size = (int64) st->st_size;
+	identity->mtime_ns = (int64) st->st_mtim.tv_sec * INT64CONST(1000000000) +
+		st->st_mtim.tv_nsec;
+	/* no one can set the change time, unlike mtime */
+	identity->ctime_ns = (int64) st->st_ctim.tv_sec * INT64CONST(1000000000) +
+		st->st_ctim.tv_nsec;
+}
+
 /*
  * Every *.control file of one directory, sorted by name (the file name
- * without ".control"), primary files with their identity.
+ * without ".control"), primary files with their identity: the names the
+ * caller remembers when the directory has not changed, else readdir().
  */
 static void
-list_one_directory(ListedDirectory *directory)
+list_one_directory(ListedDirectory *directory,
+				   const PgebListingCallbacks *callbacks)
 {
 	DIR		   *dir = AllocateDir(directory->path);
-	struct dirent *de;
-	int			allocated = 256;
+	struct stat st;
+	const char *const *known = NULL;
+	int			known_count = 0;
 
 	if (dir == NULL)
 	{
@@ -63,12 +98,74 @@ list_one_directory(ListedDirectory *directory)
 		return;
 	}
 
+	/* before reading it, so that a change made meanwhile is seen next time */
+	if (fstat(dirfd(dir), &st) == 0)
+		pgeb_identity_from_stat(&directory->identity, &st);
+
+	if (callbacks != NULL && callbacks->known_names != NULL &&
+		directory->identity.ctime_ns != 0)
+		known = callbacks->known_names(directory->path, &directory->identity,
+									   &known_count, callbacks->arg);
+	if (known == NULL || !list_known_names(directory, dir, known, known_count))
+		read_directory(directory, dir);
+	FreeDir(dir);
+
+	tell_listed_names(directory, callbacks);
+}
+
+/*
+ * The listing from remembered names, which are sorted already; false when
+ * one of them is gone (the names are not what the directory holds), and
+ * the directory must be read.
+ */
+static bool
+list_known_names(ListedDirectory *directory, DIR *dir,
+				 const char *const *names, int count)
+{
+	char		filename[MAXPGPATH];
+	int			i;
+
+	directory->files = palloc0(sizeof(ListedFile) * (count + 1));
+	for (i = 0; i < count; i++)
+	{
+		ListedFile *file = &directory->files[i];
+		size_t		len = strlen(names[i]);
+
+		if (len == 0 || len + CONTROL_SUFFIX_LEN >= sizeof(filename) ||
+			(i > 0 && strcmp(names[i - 1], names[i]) >= 0))
+			break;
+		memcpy(filename, names[i], len);
+		memcpy(filename + len, CONTROL_SUFFIX, CONTROL_SUFFIX_LEN + 1);
+		file->name = (char *) names[i];
+		if (!look_at_file(file, dir, filename))
+			break;
+	}
+	if (i < count)
+	{
+		pfree(directory->files);
+		directory->files = NULL;
+		return false;
+	}
+	directory->count = count;
+	ereport(DEBUG1,
+			(errmsg_internal("pg_extension_base: extension directory \"%s\" is unchanged; its %d control file names were not read again",
+							 directory->path, count)));
+	return true;
+}
+
+/* The listing from readdir(), sorted. */
+static void
+read_directory(ListedDirectory *directory, DIR *dir)
+{
+	struct dirent *de;
+	int			allocated = 256;
+
+	rewinddir(dir);
 	directory->files = palloc(sizeof(ListedFile) * allocated);
 	for (;;)
 	{
 		ListedFile *file;
 		size_t		len;
-		struct stat st;
 
 		errno = 0;
 		de = readdir(dir);
@@ -78,7 +175,8 @@ list_one_directory(ListedDirectory *directory)
 			break;
 		}
 		len = strlen(de->d_name);
-		if (len <= 8 || strcmp(de->d_name + len - 8, ".control") != 0)
+		if (len <= CONTROL_SUFFIX_LEN ||
+			strcmp(de->d_name + len - CONTROL_SUFFIX_LEN, CONTROL_SUFFIX) != 0)
 			continue;
 
 		if (directory->count == allocated)
@@ -87,26 +185,53 @@ list_one_directory(ListedDirectory *directory)
 			directory->files = repalloc(directory->files, sizeof(ListedFile) * allocated);
 		}
 		file = &directory->files[directory->count++];
-		memset(file, 0, sizeof(ListedFile));
-		file->name = pnstrdup(de->d_name, len - 8);
-		file->secondary = (strstr(file->name, "--") != NULL);
-		if (!file->secondary && fstatat(dirfd(dir), de->d_name, &st, 0) == 0)
-		{
-			file->identity.device = (uint64) st.st_dev;
-			file->identity.inode = (uint64) st.st_ino;
-			file->identity.size = (int64) st.st_size;
-			file->identity.mtime_ns = (int64) st.st_mtim.tv_sec * INT64CONST(1000000000) +
-				st.st_mtim.tv_nsec;
-			/* no one can set the change time, unlike mtime */
-			file->identity.ctime_ns = (int64) st.st_ctim.tv_sec * INT64CONST(1000000000) +
-				st.st_ctim.tv_nsec;
-		}
+		file->name = pnstrdup(de->d_name, len - CONTROL_SUFFIX_LEN);
+		/* a file that vanished meanwhile is listed without identity */
+		(void) look_at_file(file, dir, de->d_name);
 	}
-	FreeDir(dir);
 
 	if (directory->count > 1)
 		qsort(directory->files, directory->count, sizeof(ListedFile),
 			  compare_listed_files);
+}
+
+/*
+ * Fill in what the listing knows of one file (name set): whether it is a
+ * secondary file, and a primary file's identity.  False when the file is
+ * not there.
+ */
+static bool
+look_at_file(ListedFile *file, DIR *dir, const char *filename)
+{
+	struct stat st;
+
+	memset(&file->identity, 0, sizeof(file->identity));
+	file->secondary = (strstr(file->name, "--") != NULL);
+	if (file->secondary)
+		return true;
+	if (fstatat(dirfd(dir), filename, &st, 0) != 0)
+		return errno != ENOENT;
+	pgeb_identity_from_stat(&file->identity, &st);
+	return true;
+}
+
+/* Tell the caller what the directory holds, to remember it. */
+static void
+tell_listed_names(ListedDirectory *directory,
+				  const PgebListingCallbacks *callbacks)
+{
+	const char **names;
+	int			i;
+
+	if (callbacks == NULL || callbacks->listed_names == NULL ||
+		directory->read_errno != 0 || directory->identity.ctime_ns == 0)
+		return;
+	names = palloc(sizeof(char *) * (directory->count + 1));
+	for (i = 0; i < directory->count; i++)
+		names[i] = directory->files[i].name;
+	callbacks->listed_names(directory->path, &directory->identity, names,
+							directory->count, callbacks->arg);
+	pfree(names);
 }
 
 static int

@@ -11,6 +11,8 @@
 #ifndef PG_EXTENSION_BASE_META_H
 #define PG_EXTENSION_BASE_META_H
 
+#include <sys/stat.h>
+
 #include "pg_extension_base/abi.h"
 
 /* pg_extension_base.c */
@@ -29,6 +31,7 @@ typedef struct ListedFile
 typedef struct ListedDirectory
 {
 	char	   *path;
+	PgebFileIdentity identity;	/* of the directory itself */
 	int			open_errno;		/* why opendir() failed, or 0 */
 	int			read_errno;		/* why readdir() failed, or 0 */
 	int			count;
@@ -43,11 +46,14 @@ typedef struct ControlListing
 } ControlListing;
 
 /* control_listing.c */
-extern ControlListing *control_listing_make(List *directories);
+extern ControlListing *control_listing_make(List *directories,
+											const PgebListingCallbacks *callbacks);
+extern void pgeb_identity_from_stat(PgebFileIdentity *identity,
+									const struct stat *st);
 
 /* control_file.c */
 extern List *pgeb_control_directories(void);
-extern List *pgeb_list_control_files(PgebSkipReadFunction skip, void *skip_arg);
+extern List *pgeb_list_control_files(const PgebListingCallbacks *callbacks);
 extern PgebControlFile *pgeb_parse_control_entry(PgebControlFileEntry *entry,
 												 int elevel);
 extern PgebControlFile *pgeb_read_control_file(const char *extname,

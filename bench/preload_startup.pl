@@ -10,14 +10,21 @@
 # them.  pgeb_test_lib_a (t/extensions) is one tiny library: it is loaded
 # once, so what we time is the scan and the ordering, not library code.
 #
-# One data directory and one installation serve both sides; the only
-# difference is shared_preload_libraries on the postgres command line:
-#   baseline           ''                    (the server alone)
-#   pg_extension_base  'pg_extension_base'   (the meta library, its
-#                      components, and what the control files ask for)
-# The starts alternate (baseline, pg_extension_base, baseline, ...) after
-# one untimed warm-up start of each, so drift in the machine's state hits
-# both sides alike.
+# One data directory and one installation serve all sides; they differ
+# only in settings on the postgres command line:
+#   baseline           shared_preload_libraries = ''  (the server alone)
+#   libraries only     shared_preload_libraries = 'pg_extension_base',
+#                      pg_extension_base.enable_preload_libraries = off
+#                      (the meta library and its components, no scan)
+#   pg_extension_base  shared_preload_libraries = 'pg_extension_base'
+#                      (the libraries, the scan of the control files and
+#                      what they ask for)
+# The goal compares pg_extension_base with the baseline; the middle side
+# splits what pg_extension_base adds into the fixed cost of loading its
+# libraries and the cost of the scan, so the report shows where the time
+# goes.  The starts alternate (baseline, libraries only, pg_extension_base,
+# baseline, ...) after one untimed warm-up start of each, so drift in the
+# machine's state hits every side alike.
 #
 # Start-to-ready: a monotonic timestamp, then fork and exec postgres -D
 # directly, then poll postmaster.pid every millisecond until its status line
@@ -93,10 +100,18 @@ init_datadir();
 
 # Warm-up: the first starts after initdb and after writing the control
 # files pay for cold caches.  Checked like the others, not timed.
-my @sides = (
-	{ name => 'baseline', preload => '', times => [] },
-	{ name => 'pg_extension_base', preload => 'pg_extension_base', times => [] },
+my %side = (
+	baseline => { name => 'baseline', preload => '', times => [] },
+	libraries => {
+		name => 'libraries only',
+		preload => 'pg_extension_base',
+		settings => ['pg_extension_base.enable_preload_libraries=off'],
+		times => []
+	},
+	candidate => { name => 'pg_extension_base', preload => 'pg_extension_base',
+		times => [], scan_ms => [] },
 );
+my @sides = @side{qw(baseline libraries candidate)};
 for my $side (@sides)
 {
 	start_and_stop($side, 'warm-up');
@@ -110,7 +125,7 @@ my $settled = 0;
 for my $attempt (1 .. 50)
 {
 	my $offset = -s $logfile // 0;
-	start_and_stop($sides[1], 'settling');
+	start_and_stop($side{candidate}, 'settling');
 	my ($unchanged) = log_since($offset) =~ /(\d+) of them, unchanged since they were last read, were not read again/;
 	if (defined $unchanged && $unchanged >= $control_files)
 	{
@@ -305,8 +320,10 @@ sub start_and_stop
 	my ($side, $what) = @_;
 
 	die "$pidfile exists before a start: is a server running?\n" if -e $pidfile;
-	append_file($logfile, "=== bench: $what, $side->{name} "
-		  . "(shared_preload_libraries = '$side->{preload}') ===\n");
+	my @settings = ("shared_preload_libraries=$side->{preload}",
+		@{ $side->{settings} // [] });
+	append_file($logfile, "=== bench: $what, $side->{name} ("
+		  . join(', ', @settings) . ") ===\n");
 	my $log_offset = -s $logfile;
 
 	my $started = clock_gettime(CLOCK_MONOTONIC);
@@ -317,7 +334,7 @@ sub start_and_stop
 		open STDOUT, '>>', $logfile or POSIX::_exit(127);
 		open STDERR, '>&', \*STDOUT or POSIX::_exit(127);
 		exec { "$bin/postgres" } "$bin/postgres", '-D', $datadir,
-		  '-c', "shared_preload_libraries=$side->{preload}"
+		  map({ ('-c', $_) } @settings)
 		  or POSIX::_exit(127);
 	}
 	$running_pid = $pid;
@@ -353,7 +370,8 @@ sub start_and_stop
 	die "$pidfile still exists after the server stopped\n" if -e $pidfile;
 
 	check_log($side, $what, log_since($log_offset));
-	return ($ready - $started) * 1000;
+	return ($ready - $started) * 1000 if $what =~ /^run /;
+	return;
 }
 
 sub log_since
@@ -381,6 +399,19 @@ sub check_log
 		  if $log =~ /pg_extension_base|pgeb_test:/;
 		return;
 	}
+
+	if ($side->{settings})
+	{
+		die "pg_extension_base scanned control files although "
+		  . "enable_preload_libraries is off ($context):\n$log"
+		  unless $log =~ /preloading libraries from extension control files is disabled/
+		  && $log !~ /pgeb_test: loaded/;
+		return;
+	}
+
+	# the scan's own time, as the preloader logs it
+	my ($scan_ms) = $log =~ /Scanned \d+ control files in ([\d.]+) ms/;
+	push @{ $side->{scan_ms} }, $scan_ms if defined $scan_ms && $what =~ /^run /;
 
 	# preloader.c, log_load_order(): one line, whatever was found
 	my ($line) = $log =~
@@ -416,10 +447,12 @@ sub max_of { my @s = sort { $a <=> $b } @_; return $s[-1]; }
 
 sub report
 {
-	my ($baseline, $candidate) = @sides;
+	my ($baseline, $libraries, $candidate) = @sides;
 	my $base_median = median(@{ $baseline->{times} });
+	my $libraries_median = median(@{ $libraries->{times} });
 	my $cand_median = median(@{ $candidate->{times} });
 	my $ratio = $cand_median / $base_median;
+	my @scan_ms = @{ $candidate->{scan_ms} };
 	my $verdict = goal_verdict($ratio <= GOAL_RATIO, $runs, MIN_RUNS, 'runs');
 	my $command = join(' ', 'bench/run', 'preload_startup', @argv);
 	my $cpus = `nproc 2>/dev/null` || '?';
@@ -451,14 +484,28 @@ sub report
 			max_of(@{ $side->{times} }));
 	}
 	push @out, '',
+	  sprintf('what pg_extension_base adds: %+.1f ms (the goal allows %+.1f ms)',
+		  $cand_median - $base_median, $base_median * (GOAL_RATIO - 1)),
+	  sprintf('  loading its libraries (libraries only - baseline):       %+.1f ms',
+		  $libraries_median - $base_median),
+	  sprintf('  the scan and what it loads (pg_extension_base - libraries only): %+.1f ms',
+		  $cand_median - $libraries_median),
+	  (@scan_ms
+		? sprintf('  the scan alone, as the preloader logs it: median %.1f ms',
+			median(@scan_ms))
+		: ()),
+	  '',
 	  sprintf('ratio of medians (pg_extension_base / baseline): %.3f', $ratio),
+	  sprintf('ratio of medians (libraries only / baseline):    %.3f',
+		  $libraries_median / $base_median),
 	  sprintf('goal: ratio <= %.2f: %s', GOAL_RATIO, $verdict),
 	  '',
 	  sprintf('summary: %s, %d control files (%d marked), %d runs each: '
 		  . 'median start-to-ready %.1f ms without and %.1f ms with '
-		  . 'pg_extension_base, ratio %.2f (goal <= %.2f: %s)',
+		  . 'pg_extension_base (%.1f ms with its libraries but no scan), '
+		  . 'ratio %.2f (goal <= %.2f: %s)',
 		  $version, $control_files, $marked, $runs, $base_median,
-		  $cand_median, $ratio, GOAL_RATIO, $verdict),
+		  $cand_median, $libraries_median, $ratio, GOAL_RATIO, $verdict),
 	  "command: $command",
 	  "logs: $results";
 

@@ -109,7 +109,7 @@ _PG_init(void)
 
 	INSTR_TIME_SET_CURRENT(scan_start);
 	cache = scan_cache_load();
-	entries = api->list_control_files(scan_cache_known, cache);
+	entries = api->list_control_files(scan_cache_listing_callbacks(cache));
 	requests = find_preload_requests(api, cache, entries);
 	libraries = preload_order_libraries(api, cache, requests, entries);
 	remember_read_files(api, cache, entries, requests);

@@ -67,7 +67,7 @@ typedef struct PreloadedLibrary
 /* scan_cache.c */
 typedef struct ScanCache ScanCache;
 extern ScanCache *scan_cache_load(void);
-extern bool scan_cache_known(const PgebControlFileEntry *file, void *arg);
+extern const PgebListingCallbacks *scan_cache_listing_callbacks(ScanCache *cache);
 extern bool scan_cache_file_alone(const PgebControlFileEntry *file,
 								  const PgebControlFile *control);
 extern bool scan_cache_facts(ScanCache *cache, const PgebControlFileEntry *file,

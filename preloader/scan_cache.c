@@ -22,14 +22,25 @@
  * warning (a malformed or indented marker, a parse error), so that the
  * warning is repeated at every start.
  *
- * Timestamps are coarser than writes, so a file modified within
- * SCAN_CACHE_SETTLE_NS of the scan is never remembered: a second write in
- * the same timestamp tick could otherwise go unseen (as git does for
- * "racily clean" files).  The cache is only an optimisation: a missing,
+ * Listing a directory costs about as much as looking at every file in it,
+ * so the cache also keeps, for each extension directory, its identity and
+ * the names of the control files in it, and gives them back to the listing
+ * (control_listing.c) while the directory's identity is unchanged: adding,
+ * removing or renaming a file in it changes its modification and change
+ * times.  The files themselves are still looked at, one fstatat() each.
+ *
+ * Timestamps are coarser than writes, so a file or directory modified
+ * within SCAN_CACHE_SETTLE_NS of the scan is never remembered: a second
+ * write in the same timestamp tick could otherwise go unseen (as git does
+ * for "racily clean" files).  The cache is only an optimisation: a missing,
  * unreadable or malformed cache is ignored and rewritten, and deleting it
  * is always safe.
  *
- * File format, one line per remembered control file, after a header line:
+ * File format, after a header line, one line per remembered directory:
+ *	 D device inode size mtime_ns ctime_ns path<TAB>names
+ * with the control file names (without ".control") sorted and separated by
+ * "/", which no file name contains; then one line per remembered control
+ * file:
  *	 device inode size mtime_ns ctime_ns M|U name<TAB>path<TAB>requires<TAB>libraries
  * with M for a file that asks for preloading, U for one that does not,
  * requires and libraries as comma-separated names, lines sorted by name.
@@ -57,9 +68,9 @@
 #include "preloader.h"
 
 #define SCAN_CACHE_FILE		"pg_extension_base_preload.cache"
-#define SCAN_CACHE_HEADER	"pg_extension_base preload scan cache 3\n"
+#define SCAN_CACHE_HEADER	"pg_extension_base preload scan cache 4\n"
 
-/* Files modified this recently are not remembered; see the file header. */
+/* Files and directories modified this recently are not remembered. */
 #define SCAN_CACHE_SETTLE_NS	(INT64CONST(2) * 1000000000)
 
 /* One remembered control file; name and path are the key. */
@@ -74,6 +85,17 @@ typedef struct ScanCacheEntry
 	bool		unchanged;		/* listed by this scan with this identity */
 } ScanCacheEntry;
 
+/* One remembered extension directory; path is the key. */
+typedef struct ScanCacheDirectory
+{
+	const char *path;
+	PgebFileIdentity identity;
+	char	   *joined_names;	/* as in the file: "a/a--1.1/b", "" for none */
+	const char **names;			/* split on first use */
+	int			count;
+	bool		unchanged;		/* listed by this scan with this identity */
+} ScanCacheDirectory;
+
 /* What one start knows: the cache it loaded, and what it learned. */
 struct ScanCache
 {
@@ -81,6 +103,11 @@ struct ScanCache
 	int			count;
 	int			cursor;			/* where the next lookup probably is */
 	List	   *fresh;			/* ScanCacheEntry *: learned by this scan */
+	ScanCacheDirectory *directories;	/* as loaded */
+	int			directory_count;
+	List	   *fresh_directories;	/* ScanCacheDirectory *: listed anew */
+	bool		directories_changed;	/* one listed anew, or one forgotten */
+	PgebListingCallbacks callbacks; /* for list_control_files */
 	int			skipped;		/* files this scan did not read */
 	bool		damaged;		/* the loaded cache was thrown away */
 	int64		scan_start_ns;
@@ -88,6 +115,20 @@ struct ScanCache
 
 static char *read_cache_file(void);
 static bool parse_cache_line(ScanCacheEntry *entry, char *line);
+static bool parse_directory_line(ScanCacheDirectory *directory, char *line);
+static bool parse_identity(char **p, PgebFileIdentity *identity);
+static bool scan_cache_known(const PgebControlFileEntry *file, void *arg);
+static const char *const *known_names(const char *path,
+									  const PgebFileIdentity *identity,
+									  int *count, void *arg);
+static void listed_names(const char *path, const PgebFileIdentity *identity,
+						 const char *const *names, int count, void *arg);
+static bool same_names(const ScanCacheDirectory *directory,
+					   const char *const *names, int count);
+static ScanCacheDirectory *find_directory(ScanCache *cache, const char *path);
+static bool settled(ScanCache *cache, const PgebFileIdentity *identity);
+static void write_identity(FILE *out, const PgebFileIdentity *identity);
+static void write_directory_line(FILE *out, const ScanCacheDirectory *directory);
 static bool parse_number(char **p, int64 *value);
 static ScanCacheEntry *find_remembered(ScanCache *cache, const PgebControlFileEntry *file);
 static bool same_identity(const PgebFileIdentity *a, const PgebFileIdentity *b);
@@ -107,6 +148,10 @@ scan_cache_load(void)
 	int			lines = 0;
 
 	cache->scan_start_ns = now_ns();
+	cache->callbacks.skip_read = scan_cache_known;
+	cache->callbacks.known_names = known_names;
+	cache->callbacks.listed_names = listed_names;
+	cache->callbacks.arg = cache;
 
 	text = read_cache_file();
 	if (text == NULL || strncmp(text, SCAN_CACHE_HEADER, strlen(SCAN_CACHE_HEADER)) != 0)
@@ -120,6 +165,24 @@ scan_cache_load(void)
 		lines += (*p == '\n');
 	cache->entries = palloc(sizeof(ScanCacheEntry) * (lines + 1));
 
+	/* the directories first */
+	for (char *p = line; strncmp(p, "D ", 2) == 0 && (p = strchr(p, '\n')) != NULL; p++)
+		cache->directory_count++;
+	cache->directories = palloc(sizeof(ScanCacheDirectory) * (cache->directory_count + 1));
+	for (int i = 0; i < cache->directory_count; i++)
+	{
+		char	   *end = strchr(line, '\n');
+
+		*end = '\0';
+		if (!parse_directory_line(&cache->directories[i], line))
+		{
+			cache->directory_count = 0;
+			cache->damaged = true;
+			return cache;
+		}
+		line = end + 1;
+	}
+
 	while (*line != '\0')
 	{
 		char	   *end = strchr(line, '\n');
@@ -132,6 +195,7 @@ scan_cache_load(void)
 		{
 			/* damaged: forget all of it, this scan reads everything */
 			cache->count = 0;
+			cache->directory_count = 0;
 			cache->damaged = true;
 			break;
 		}
@@ -139,6 +203,13 @@ scan_cache_load(void)
 		line = end + 1;
 	}
 	return cache;
+}
+
+/* The callbacks that let list_control_files use and fill the cache. */
+const PgebListingCallbacks *
+scan_cache_listing_callbacks(ScanCache *cache)
+{
+	return &cache->callbacks;
 }
 
 /* The whole cache file, NUL-terminated, or NULL when there is none. */
@@ -174,16 +245,12 @@ read_cache_file(void)
 static bool
 parse_cache_line(ScanCacheEntry *entry, char *line)
 {
-	int64		numbers[5];
 	char	   *fields[4];
 	char	   *p = line;
 	int			i;
 
-	for (i = 0; i < 5; i++)
-	{
-		if (!parse_number(&p, &numbers[i]) || *p++ != ' ')
-			return false;
-	}
+	if (!parse_identity(&p, &entry->identity))
+		return false;
 	if ((*p != 'M' && *p != 'U') || p[1] != ' ')
 		return false;
 	entry->marked = (*p == 'M');
@@ -209,13 +276,61 @@ parse_cache_line(ScanCacheEntry *entry, char *line)
 	entry->path = fields[1];
 	entry->requires = fields[2];
 	entry->libraries = fields[3];
-	entry->identity.device = (uint64) numbers[0];
-	entry->identity.inode = (uint64) numbers[1];
-	entry->identity.size = numbers[2];
-	entry->identity.mtime_ns = numbers[3];
-	entry->identity.ctime_ns = numbers[4];
 	entry->unchanged = false;
 	return true;
+}
+
+/*
+ * "D device inode size mtime_ns ctime_ns path\tnames", the newline already
+ * cut off, parsed in place.
+ */
+static bool
+parse_directory_line(ScanCacheDirectory *directory, char *line)
+{
+	char	   *p = line + 2;
+	char	   *tab;
+
+	if (!parse_identity(&p, &directory->identity))
+		return false;
+	tab = strchr(p, '\t');
+	if (tab == NULL || tab == p || strchr(tab + 1, '\t') != NULL)
+		return false;
+	*tab = '\0';
+	directory->path = p;
+	directory->joined_names = tab + 1;
+	directory->names = NULL;
+	directory->count = 0;
+	directory->unchanged = false;
+	return true;
+}
+
+/* "device inode size mtime_ns ctime_ns ", as written by write_identity. */
+static bool
+parse_identity(char **p, PgebFileIdentity *identity)
+{
+	int64		numbers[5];
+	int			i;
+
+	for (i = 0; i < 5; i++)
+	{
+		if (!parse_number(p, &numbers[i]) || *(*p)++ != ' ')
+			return false;
+	}
+	identity->device = (uint64) numbers[0];
+	identity->inode = (uint64) numbers[1];
+	identity->size = numbers[2];
+	identity->mtime_ns = numbers[3];
+	identity->ctime_ns = numbers[4];
+	return true;
+}
+
+static void
+write_identity(FILE *out, const PgebFileIdentity *identity)
+{
+	fprintf(out, "%lld %lld %lld %lld %lld ",
+			(long long) identity->device, (long long) identity->inode,
+			(long long) identity->size, (long long) identity->mtime_ns,
+			(long long) identity->ctime_ns);
 }
 
 /* A decimal number, possibly negative; *p is left after it. */
@@ -267,7 +382,7 @@ find_remembered(ScanCache *cache, const PgebControlFileEntry *file)
  * The skip test for list_control_files: true when the file is remembered
  * and its identity has not changed.
  */
-bool
+static bool
 scan_cache_known(const PgebControlFileEntry *file, void *arg)
 {
 	ScanCache  *cache = (ScanCache *) arg;
@@ -278,6 +393,128 @@ scan_cache_known(const PgebControlFileEntry *file, void *arg)
 	entry->unchanged = true;
 	cache->skipped++;
 	return true;
+}
+
+/*
+ * known_names for list_control_files: the names remembered for a directory
+ * that has not changed since.  The caller checks that they are sorted and
+ * that the files exist.
+ */
+static const char *const *
+known_names(const char *path, const PgebFileIdentity *identity, int *count,
+			void *arg)
+{
+	ScanCacheDirectory *directory = find_directory((ScanCache *) arg, path);
+
+	if (directory == NULL || !same_identity(&directory->identity, identity))
+		return NULL;
+	if (directory->names == NULL)
+	{
+		char	   *p = directory->joined_names;
+		int			allocated = 1;
+
+		for (const char *q = p; *q != '\0'; q++)
+			allocated += (*q == '/');
+		directory->names = palloc(sizeof(char *) * allocated);
+		while (*p != '\0')
+		{
+			char	   *slash = strchr(p, '/');
+
+			directory->names[directory->count++] = p;
+			if (slash == NULL)
+				break;
+			*slash = '\0';
+			p = slash + 1;
+		}
+	}
+	*count = directory->count;
+	return directory->names;
+}
+
+/*
+ * listed_names for list_control_files: what a directory holds now.  An
+ * unchanged directory is written back as it was; a changed one is
+ * remembered anew once it has settled.
+ */
+static void
+listed_names(const char *path, const PgebFileIdentity *identity,
+			 const char *const *names, int count, void *arg)
+{
+	ScanCache  *cache = (ScanCache *) arg;
+	ScanCacheDirectory *loaded = find_directory(cache, path);
+	ScanCacheDirectory *fresh;
+	StringInfoData joined;
+	int			i;
+
+	if (loaded != NULL && same_identity(&loaded->identity, identity) &&
+		same_names(loaded, names, count))
+	{
+		loaded->unchanged = true;
+		return;
+	}
+	/* the remembered names, if any, are wrong now */
+	if (loaded != NULL)
+		cache->directories_changed = true;
+	if (!settled(cache, identity) || strpbrk(path, "\t\n") != NULL)
+		return;
+
+	initStringInfo(&joined);
+	for (i = 0; i < count; i++)
+	{
+		if (names[i][0] == '\0' || strpbrk(names[i], "\t\n") != NULL)
+			return;
+		if (i > 0)
+			appendStringInfoChar(&joined, '/');
+		appendStringInfoString(&joined, names[i]);
+	}
+	fresh = palloc0(sizeof(ScanCacheDirectory));
+	fresh->path = pstrdup(path);
+	fresh->identity = *identity;
+	fresh->joined_names = joined.data;
+	cache->fresh_directories = lappend(cache->fresh_directories, fresh);
+	cache->directories_changed = true;
+}
+
+/*
+ * Whether the listing holds the names known_names gave (the listing read
+ * the directory after all when one of them was gone).
+ */
+static bool
+same_names(const ScanCacheDirectory *directory, const char *const *names,
+		   int count)
+{
+	if (directory->names == NULL || directory->count != count)
+		return false;
+	for (int i = 0; i < count; i++)
+	{
+		if (names[i] != directory->names[i] &&
+			strcmp(names[i], directory->names[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
+static ScanCacheDirectory *
+find_directory(ScanCache *cache, const char *path)
+{
+	for (int i = 0; i < cache->directory_count; i++)
+	{
+		if (strcmp(cache->directories[i].path, path) == 0)
+			return &cache->directories[i];
+	}
+	return NULL;
+}
+
+/*
+ * Whether a file or directory last changed long enough before this scan
+ * that a change made after it would show in its timestamps.
+ */
+static bool
+settled(ScanCache *cache, const PgebFileIdentity *identity)
+{
+	return identity->ctime_ns != 0 &&
+		Max(identity->mtime_ns, identity->ctime_ns) <
+		cache->scan_start_ns - SCAN_CACHE_SETTLE_NS;
 }
 
 /*
@@ -334,9 +571,7 @@ scan_cache_remember(ScanCache *cache, const PgebControlFileEntry *file,
 	char	   *joined_libraries = join_names(libraries);
 	char	   *joined_requires = join_names(requires);
 
-	if (!file->read || file->identity.ctime_ns == 0 ||
-		Max(file->identity.mtime_ns, file->identity.ctime_ns) >=
-		cache->scan_start_ns - SCAN_CACHE_SETTLE_NS ||
+	if (!file->read || !settled(cache, &file->identity) ||
 		strpbrk(file->name, "\t\n") != NULL ||
 		strpbrk(file->path, "\t\n") != NULL ||
 		joined_libraries == NULL || joined_requires == NULL)
@@ -380,7 +615,8 @@ scan_cache_save(ScanCache *cache)
 	 * (A file never remembered, such as one with a bad marker, changes
 	 * nothing.)
 	 */
-	if ((cache->fresh == NIL && !cache->damaged && cache->skipped == cache->count) ||
+	if ((cache->fresh == NIL && !cache->damaged && cache->skipped == cache->count &&
+		 !cache->directories_changed) ||
 		IsUnderPostmaster)
 		return;
 
@@ -403,20 +639,41 @@ scan_cache_save(ScanCache *cache)
 		return;
 	}
 	fputs(SCAN_CACHE_HEADER, out);
+	for (i = 0; i < cache->directory_count; i++)
+	{
+		if (cache->directories[i].unchanged)
+			write_directory_line(out, &cache->directories[i]);
+	}
+	foreach(lc, cache->fresh_directories)
+		write_directory_line(out, (ScanCacheDirectory *) lfirst(lc));
 	for (i = 0; i < count; i++)
 	{
 		ScanCacheEntry *entry = kept[i];
 
-		fprintf(out, "%lld %lld %lld %lld %lld %c %s\t%s\t%s\t%s\n",
-				(long long) entry->identity.device, (long long) entry->identity.inode,
-				(long long) entry->identity.size, (long long) entry->identity.mtime_ns,
-				(long long) entry->identity.ctime_ns, entry->marked ? 'M' : 'U',
+		write_identity(out, &entry->identity);
+		fprintf(out, "%c %s\t%s\t%s\t%s\n", entry->marked ? 'M' : 'U',
 				entry->name, entry->path, entry->requires, entry->libraries);
 	}
 	if (FreeFile(out) != 0 || rename(SCAN_CACHE_FILE ".tmp", SCAN_CACHE_FILE) != 0)
 		ereport(LOG,
 				(errcode_for_file_access(),
 				 errmsg("could not write \"%s\": %m", SCAN_CACHE_FILE)));
+}
+
+/* A directory's line; its names rejoined if they were split. */
+static void
+write_directory_line(FILE *out, const ScanCacheDirectory *directory)
+{
+	int			i;
+
+	fputs("D ", out);
+	write_identity(out, &directory->identity);
+	fprintf(out, "%s\t", directory->path);
+	if (directory->names == NULL)
+		fputs(directory->joined_names, out);
+	for (i = 0; directory->names != NULL && i < directory->count; i++)
+		fprintf(out, "%s%s", i > 0 ? "/" : "", directory->names[i]);
+	fputc('\n', out);
 }
 
 static bool

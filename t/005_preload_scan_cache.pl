@@ -4,6 +4,9 @@
 # appended to, a new file, a removed file, a secondary control file that
 # appears beside a remembered one; a damaged cache is ignored; a file with a
 # bad marker is never remembered, so its warning comes at every start.
+# The names in an extension directory are remembered too, and not read
+# again while the directory is unchanged; a file added or removed is seen
+# even when the directory's modification time is put back.
 use strict;
 use warnings;
 
@@ -41,7 +44,7 @@ start_with_extension($node);
 # Files changed in the last two seconds are not remembered (making the copy
 # of the installation changed every file's ctime): restart until they are.
 my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
-until (-f $cache && slurp_file($cache) =~ /pgeb_t_cached_a/)
+until (-f $cache && slurp_file($cache) =~ /^(\d+ ){5}U pgeb_t_cached_a\t/m)
 {
 	die "the scan cache never remembered pgeb_t_cached_a" if time > $deadline;
 	$node->restart;
@@ -98,7 +101,7 @@ close $fh;
 is(restart_and_scan_detail(), 0, 'a damaged cache is ignored: every file is read');
 is(preloaded($node, 'library_name', q{extension_name LIKE 'pgeb_t_%'}),
 	'pgeb_test_lib_a pgeb_test_lib_b pgeb_test_lib_c', 'with the same result');
-like(slurp_file($cache), qr/^\Q$header\E\n\d+ /,
+like(slurp_file($cache), qr/^\Q$header\E\n(?:D )?\d+ /,
 	'and it is rewritten');
 
 # Requirements through a remembered unmarked file.  pgeb_u_1 (lib_d)
@@ -125,11 +128,11 @@ $node->restart;
 my $log = slurp_file($node->logfile, $offset);
 like($log, qr/Scanned \d+ control files in [\d.]+ ms; \d+ of them/,
 	'a start with every pgeb_u_ file remembered');
-unlike(slurp_file($cache), qr/pgeb_u_bad/,
+unlike(slurp_file($cache), qr/^(\d+ ){5}[MU] pgeb_u_bad\t/m,
 	'a file with a bad marker is not remembered');
 like($log, qr/skipping extension control file "[^"]*pgeb_u_bad\.control": invalid preload marker/,
 	'so its warning comes again at every start');
-unlike(slurp_file($cache), qr/pgeb_u_indent/,
+unlike(slurp_file($cache), qr/^(\d+ ){5}[MU] pgeb_u_indent\t/m,
 	'nor is a marked file that also has an indented marker');
 like($log, qr/ignoring indented preload marker in extension control file "[^"]*pgeb_u_indent\.control"/,
 	'whose warning comes again too');
@@ -174,6 +177,82 @@ restart_and_scan_detail();
 is(preloaded($node, 'library_name', q{extension_name LIKE 'pgeb_u_%'}),
 	'pgeb_test_lib_e pgeb_test_lib_d',
 	'and once remembered, the requirement still orders the libraries');
+
+# The extension directory: once settled, its control file names are
+# remembered with its identity, and the next start does not read it.
+my $extdir = $install->{extdir};
+sub listed_names
+{
+	opendir my $dh, $extdir or die "opendir $extdir: $!";
+	my @names = sort map { s/\.control$//r } grep { /.\.control$/ } readdir $dh;
+	closedir $dh;
+	return join('/', @names);
+}
+sub remembered_names
+{
+	return slurp_file($cache) =~ /^D (?:-?\d+ ){5}\Q$extdir\E\t(.*)$/m ? $1 : undef;
+}
+sub restart_until_directory_remembered
+{
+	my ($what) = @_;
+	my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
+	until ((remembered_names() // '') eq listed_names())
+	{
+		die "the scan cache never remembered the extension directory $what"
+		  if time > $deadline;
+		$node->restart;
+	}
+}
+restart_until_directory_remembered('');
+is(remembered_names(), listed_names(),
+	'the scan cache remembers the names of every control file in the directory');
+$node->append_conf('postgresql.conf', "log_min_messages = debug1\n");
+$offset = -s $node->logfile;
+$node->restart;
+my $count = () = listed_names() =~ m{(?:^|/)}g;
+like(slurp_file($node->logfile, $offset),
+	qr/extension directory "\Q$extdir\E" is unchanged; its $count control file names were not read again/,
+	'and the next start does not read the directory');
+
+# a file removed from the remembered directory, its mtime put back
+my @dir_stat = stat $extdir or die;
+my $new = "$extdir/pgeb_t_new.control";
+my $new_text = slurp_file($new);
+unlink $new or die;
+utime $dir_stat[8], $dir_stat[9], $extdir or die "utime: $!";
+is((stat $extdir)[9], $dir_stat[9], 'the directory has its old modification time');
+restart_and_scan_detail();
+is(preloaded($node, 'library_name', q{extension_name LIKE 'pgeb_t_%'}),
+	'pgeb_test_lib_a pgeb_test_lib_b',
+	'a file removed from a remembered directory is seen, whatever its mtime says');
+
+# a file added to it, once the directory is remembered again
+restart_until_directory_remembered('again');
+@dir_stat = stat $extdir or die;
+write_extension_file($install, 'pgeb_t_new.control', $new_text);
+utime $dir_stat[8], $dir_stat[9], $extdir or die "utime: $!";
+restart_and_scan_detail();
+is(preloaded($node, 'library_name', q{extension_name LIKE 'pgeb_t_%'}),
+	'pgeb_test_lib_a pgeb_test_lib_b pgeb_test_lib_c',
+	'a file added to a remembered directory is seen');
+
+# remembered names that are wrong for the directory's identity (a file that
+# is not there): the directory is read after all, and the names mended
+restart_until_directory_remembered('a third time');
+my $text = slurp_file($cache);
+my $names = remembered_names();
+my $wrong = join('/', sort(split(m{/}, $names), 'pgeb_t_not_there'));
+$text =~ s/\t\Q$names\E$/\t$wrong/m or die "no directory line in the cache";
+open $fh, '>', $cache or die;
+print $fh $text;
+close $fh;
+$offset = -s $node->logfile;
+$node->restart;
+unlike(slurp_file($node->logfile, $offset), qr/extension directory "\Q$extdir\E" is unchanged/,
+	'a remembered name that is not there makes the start read the directory');
+is(preloaded($node, 'library_name', q{extension_name LIKE 'pgeb_t_%'}),
+	'pgeb_test_lib_a pgeb_test_lib_b pgeb_test_lib_c', 'with the same result');
+is(remembered_names(), listed_names(), 'and the names are mended');
 
 $node->stop;
 done_testing();

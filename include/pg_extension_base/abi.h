@@ -40,7 +40,7 @@
  * A test module may build against another major version on purpose.
  */
 #ifndef PGEB_ABI_MAJOR
-#define PGEB_ABI_MAJOR			1
+#define PGEB_ABI_MAJOR			2
 #endif
 #define PGEB_ABI_MINOR			0
 
@@ -131,10 +131,39 @@ typedef struct PgebControlFileEntry
 } PgebControlFileEntry;
 
 /*
- * Decides, from its identity, that list_control_files need not read a
- * control file now; parse_control_entry reads it later if it is needed.
+ * How list_control_files may save work, each callback optional (a NULL
+ * PgebListingCallbacks pointer reads everything).
+ *
+ * skip_read decides, from its identity, that a control file need not be read
+ * now; parse_control_entry reads it later if it is needed.
+ *
+ * known_names returns the names of the control files a directory held when
+ * it last had this identity (without ".control", primary and secondary,
+ * sorted with strcmp), or NULL when they are not known; the directory is
+ * then read.  The identity of a directory changes when a file is added,
+ * removed or renamed in it; each primary file is still looked at (its
+ * identity), so an edit in place is seen.  The names must stay valid until
+ * list_control_files returns.
+ *
+ * listed_names is told, for every directory, its identity and the names
+ * found in it (read, or given by known_names), to remember them.
  */
 typedef bool (*PgebSkipReadFunction) (const PgebControlFileEntry *entry, void *arg);
+typedef const char *const *(*PgebKnownNamesFunction) (const char *directory,
+													  const PgebFileIdentity *identity,
+													  int *count, void *arg);
+typedef void (*PgebListedNamesFunction) (const char *directory,
+										 const PgebFileIdentity *identity,
+										 const char *const *names, int count,
+										 void *arg);
+
+typedef struct PgebListingCallbacks
+{
+	PgebSkipReadFunction skip_read;
+	PgebKnownNamesFunction known_names;
+	PgebListedNamesFunction listed_names;
+	void	   *arg;
+} PgebListingCallbacks;
 
 /*
  * The function table published by the meta library.  Owned by the meta
@@ -169,15 +198,16 @@ typedef struct PgExtensionBaseApi
 	 *
 	 * list_control_files reads every primary control file once and returns
 	 * PgebControlFileEntry pointers, first directory wins, sorted by name;
-	 * it records each file's identity and, with a skip test, does not read
-	 * the files the test accepts.  parse_control_entry parses one of
-	 * them from that text (reading it first if it was skipped), overlaid
-	 * with the secondary control file of its default version.  read_control_file finds and reads the control file of one
-	 * extension, overlaid with the secondary control file of version (or
-	 * else of the default version).  Both parsers return NULL after
-	 * reporting at elevel when the file is missing or cannot be parsed.
+	 * it records each file's identity and does not read what the callbacks
+	 * (above) say is known.  parse_control_entry parses one of them from
+	 * that text (reading it first if it was skipped), overlaid with the
+	 * secondary control file of its default version.  read_control_file
+	 * finds and reads the control file of one extension, overlaid with the
+	 * secondary control file of version (or else of the default version).
+	 * Both parsers return NULL after reporting at elevel when the file is
+	 * missing or cannot be parsed.
 	 */
-	List	   *(*list_control_files) (PgebSkipReadFunction skip, void *skip_arg);
+	List	   *(*list_control_files) (const PgebListingCallbacks *callbacks);
 	PgebControlFile *(*parse_control_entry) (PgebControlFileEntry *entry,
 											 int elevel);
 	PgebControlFile *(*read_control_file) (const char *extname,
