@@ -217,7 +217,7 @@ like(slurp_file($node->logfile, $offset),
 # a file removed from the remembered directory, its mtime put back
 my @dir_stat = stat $extdir or die;
 my $new = "$extdir/pgeb_t_new.control";
-my $new_text = slurp_file($new);
+my $removed_text = slurp_file($new);
 unlink $new or die;
 utime $dir_stat[8], $dir_stat[9], $extdir or die "utime: $!";
 is((stat $extdir)[9], $dir_stat[9], 'the directory has its old modification time');
@@ -229,7 +229,7 @@ is(preloaded($node, 'library_name', q{extension_name LIKE 'pgeb_t_%'}),
 # a file added to it, once the directory is remembered again
 restart_until_directory_remembered('again');
 @dir_stat = stat $extdir or die;
-write_extension_file($install, 'pgeb_t_new.control', $new_text);
+write_extension_file($install, 'pgeb_t_new.control', $removed_text);
 utime $dir_stat[8], $dir_stat[9], $extdir or die "utime: $!";
 restart_and_scan_detail();
 is(preloaded($node, 'library_name', q{extension_name LIKE 'pgeb_t_%'}),
