@@ -114,9 +114,9 @@ list_one_directory(ListedDirectory *directory,
 }
 
 /*
- * The listing from remembered names, which are sorted already; false when
- * one of them is gone (the names are not what the directory holds), and
- * the directory must be read.
+ * The listing from remembered names, which known_names gives sorted; false
+ * when one of them is gone (the names are not what the directory holds),
+ * and the directory must be read.
  */
 static bool
 list_known_names(ListedDirectory *directory, DIR *dir,
@@ -131,8 +131,7 @@ list_known_names(ListedDirectory *directory, DIR *dir,
 		ListedFile *file = &directory->files[i];
 		size_t		len = strlen(names[i]);
 
-		if (len == 0 || len + CONTROL_SUFFIX_LEN >= sizeof(filename) ||
-			(i > 0 && strcmp(names[i - 1], names[i]) >= 0))
+		if (len + CONTROL_SUFFIX_LEN >= sizeof(filename))
 			break;
 		memcpy(filename, names[i], len);
 		memcpy(filename + len, CONTROL_SUFFIX, CONTROL_SUFFIX_LEN + 1);

@@ -90,8 +90,7 @@ typedef struct ScanCacheDirectory
 {
 	const char *path;
 	PgebFileIdentity identity;
-	char	   *joined_names;	/* as in the file: "a/a--1.1/b", "" for none */
-	const char **names;			/* split on first use */
+	const char **names;			/* sorted; "a/a--1.1/b" in the file */
 	int			count;
 	bool		unchanged;		/* listed by this scan with this identity */
 } ScanCacheDirectory;
@@ -289,6 +288,7 @@ parse_directory_line(ScanCacheDirectory *directory, char *line)
 {
 	char	   *p = line + 2;
 	char	   *tab;
+	int			allocated = 1;
 
 	if (!parse_identity(&p, &directory->identity))
 		return false;
@@ -297,10 +297,29 @@ parse_directory_line(ScanCacheDirectory *directory, char *line)
 		return false;
 	*tab = '\0';
 	directory->path = p;
-	directory->joined_names = tab + 1;
-	directory->names = NULL;
 	directory->count = 0;
 	directory->unchanged = false;
+
+	/* the names, split in place: none empty, strictly sorted */
+	p = tab + 1;
+	for (const char *q = p; *q != '\0'; q++)
+		allocated += (*q == '/');
+	directory->names = palloc(sizeof(char *) * allocated);
+	while (*p != '\0')
+	{
+		char	   *slash = strchr(p, '/');
+
+		if (slash != NULL)
+			*slash = '\0';
+		if (*p == '\0' ||
+			(directory->count > 0 &&
+			 strcmp(directory->names[directory->count - 1], p) >= 0))
+			return false;
+		directory->names[directory->count++] = p;
+		if (slash == NULL)
+			break;
+		p = slash + 1;
+	}
 	return true;
 }
 
@@ -397,8 +416,8 @@ scan_cache_known(const PgebControlFileEntry *file, void *arg)
 
 /*
  * known_names for list_control_files: the names remembered for a directory
- * that has not changed since.  The caller checks that they are sorted and
- * that the files exist.
+ * that has not changed since (sorted and non-empty, as parsing checked).
+ * The caller finds out whether the files are there.
  */
 static const char *const *
 known_names(const char *path, const PgebFileIdentity *identity, int *count,
@@ -408,25 +427,6 @@ known_names(const char *path, const PgebFileIdentity *identity, int *count,
 
 	if (directory == NULL || !same_identity(&directory->identity, identity))
 		return NULL;
-	if (directory->names == NULL)
-	{
-		char	   *p = directory->joined_names;
-		int			allocated = 1;
-
-		for (const char *q = p; *q != '\0'; q++)
-			allocated += (*q == '/');
-		directory->names = palloc(sizeof(char *) * allocated);
-		while (*p != '\0')
-		{
-			char	   *slash = strchr(p, '/');
-
-			directory->names[directory->count++] = p;
-			if (slash == NULL)
-				break;
-			*slash = '\0';
-			p = slash + 1;
-		}
-	}
 	*count = directory->count;
 	return directory->names;
 }
@@ -443,7 +443,6 @@ listed_names(const char *path, const PgebFileIdentity *identity,
 	ScanCache  *cache = (ScanCache *) arg;
 	ScanCacheDirectory *loaded = find_directory(cache, path);
 	ScanCacheDirectory *fresh;
-	StringInfoData joined;
 	int			i;
 
 	if (loaded != NULL && same_identity(&loaded->identity, identity) &&
@@ -458,19 +457,19 @@ listed_names(const char *path, const PgebFileIdentity *identity,
 	if (!settled(cache, identity) || strpbrk(path, "\t\n") != NULL)
 		return;
 
-	initStringInfo(&joined);
 	for (i = 0; i < count; i++)
 	{
 		if (names[i][0] == '\0' || strpbrk(names[i], "\t\n") != NULL)
 			return;
-		if (i > 0)
-			appendStringInfoChar(&joined, '/');
-		appendStringInfoString(&joined, names[i]);
 	}
+
+	/* the names live in the scan's memory until scan_cache_save */
 	fresh = palloc0(sizeof(ScanCacheDirectory));
 	fresh->path = pstrdup(path);
 	fresh->identity = *identity;
-	fresh->joined_names = joined.data;
+	fresh->names = palloc(sizeof(char *) * (count + 1));
+	memcpy(fresh->names, names, sizeof(char *) * count);
+	fresh->count = count;
 	cache->fresh_directories = lappend(cache->fresh_directories, fresh);
 	cache->directories_changed = true;
 }
@@ -483,7 +482,7 @@ static bool
 same_names(const ScanCacheDirectory *directory, const char *const *names,
 		   int count)
 {
-	if (directory->names == NULL || directory->count != count)
+	if (directory->count != count)
 		return false;
 	for (int i = 0; i < count; i++)
 	{
@@ -660,7 +659,7 @@ scan_cache_save(ScanCache *cache)
 				 errmsg("could not write \"%s\": %m", SCAN_CACHE_FILE)));
 }
 
-/* A directory's line; its names rejoined if they were split. */
+/* A directory's line. */
 static void
 write_directory_line(FILE *out, const ScanCacheDirectory *directory)
 {
@@ -669,9 +668,7 @@ write_directory_line(FILE *out, const ScanCacheDirectory *directory)
 	fputs("D ", out);
 	write_identity(out, &directory->identity);
 	fprintf(out, "%s\t", directory->path);
-	if (directory->names == NULL)
-		fputs(directory->joined_names, out);
-	for (i = 0; directory->names != NULL && i < directory->count; i++)
+	for (i = 0; i < directory->count; i++)
 		fprintf(out, "%s%s", i > 0 ? "/" : "", directory->names[i]);
 	fputc('\n', out);
 }
