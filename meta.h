@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "pg_extension_base/abi.h"
+#include "pg_extension_base/compat.h"
 
 /* pg_extension_base.c */
 extern const PgebSharedHeader *pgeb_shared_header(void);

@@ -13,6 +13,7 @@
 #define PG_EXTENSION_BASE_ATTACHED_H
 
 #include "nodes/pg_list.h"
+#include "pg_extension_base/compat.h"
 
 #define ATTACHED_MODULE_NAME	"pg_extension_base_attached"
 #define ATTACHED_WORKER_TYPE	"pg_extension_base attached worker"

@@ -14,6 +14,7 @@
 #include "nodes/pg_list.h"
 
 #include "pg_extension_base/abi.h"
+#include "pg_extension_base/compat.h"
 
 typedef enum DepsActionKind
 {

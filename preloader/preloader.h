@@ -17,6 +17,7 @@
 #include "nodes/pg_list.h"
 
 #include "pg_extension_base/abi.h"
+#include "pg_extension_base/compat.h"
 
 #define PRELOAD_MARKER "#!shared_preload_libraries"
 

@@ -22,6 +22,57 @@ PGEB_PACKAGES="postgresql-15 postgresql-server-dev-15 libipc-run-perl make gcc l
 pgeb_say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 pgeb_die() { pgeb_say "$*"; exit 1; }
 
+# The PostgreSQL major version of the host's own packages (Debian 12: 15).
+PGEB_HOST_PG=15
+
+# pgeb_choose_server SCRIPT ARG ...
+# Takes "--pg N" from the arguments and leaves the others in PGEB_ARGS.
+# Without it, or with the host's version, the script goes on here (PG_CONFIG,
+# when set, still names the server).  With another version it goes on here
+# too when that server is installed on this machine; otherwise, as root, it
+# runs SCRIPT with the other arguments inside the chroot that
+# scripts/pg-chroot keeps for N (Debian's own packages of N), on a copy of
+# the sources, and does not return.
+pgeb_choose_server() {
+	local script=$1 version="" arg
+	shift
+	PGEB_ARGS=()
+	while [ $# -gt 0 ]; do
+		arg=$1
+		shift
+		case "$arg" in
+			--pg) [ $# -gt 0 ] || pgeb_die "--pg needs a version (15, 17 or 18)"; version=$1; shift ;;
+			--pg=*) version=${arg#--pg=} ;;
+			*) PGEB_ARGS+=("$arg") ;;
+		esac
+	done
+	[ -n "$version" ] || return 0
+	case "$version" in
+		*[!0-9]* | "") pgeb_die "--pg takes a major version such as 17, not '$version'" ;;
+	esac
+	local installed=/usr/lib/postgresql/$version/bin/pg_config
+	if [ "$version" = "$PGEB_HOST_PG" ] || [ -x "$installed" ]; then
+		[ -x "$installed" ] || [ "$(id -u)" -eq 0 ] ||
+			pgeb_die "PostgreSQL $version is not installed; install it with:
+  sudo apt-get install $PGEB_PACKAGES"
+		export PG_CONFIG=$installed
+		return 0
+	fi
+	[ "$(id -u)" -eq 0 ] || pgeb_die "PostgreSQL $version is not installed here; as root, $script --pg $version runs it in a Debian chroot (scripts/pg-chroot), or set PG_CONFIG to its pg_config"
+
+	local root copy=/var/tmp/pg_extension_base-src
+	root=$("$PGEB_REPO/scripts/pg-chroot" "$version") || exit 1
+	mkdir -p "$root$copy"
+	tar -C "$PGEB_REPO" --exclude=./build --exclude=./.git \
+		--exclude=./tmp_install --exclude=./tmp_check --exclude=./tmp_regress \
+		--exclude=./demo -cf - . | tar -C "$root$copy" -xf -
+	pgeb_say "PostgreSQL $version: running $script in the chroot $root"
+	exec "$PGEB_REPO/scripts/pg-chroot" "$version" env \
+		PG_CONFIG="/usr/lib/postgresql/$version/bin/pg_config" \
+		${CI:+CI="$CI"} ${PGEB_FAULT_ROUNDS:+PGEB_FAULT_ROUNDS="$PGEB_FAULT_ROUNDS"} \
+		bash "$copy/$script" "${PGEB_ARGS[@]}"
+}
+
 # The pg_config of the server we build against.
 pgeb_pg_config() {
 	if [ -n "${PG_CONFIG:-}" ]; then

@@ -13,6 +13,7 @@
 #define PGEB_SUPERVISOR_H
 
 #include "c.h"
+#include "pg_extension_base/compat.h"
 #include "datatype/timestamp.h"
 #include "storage/condition_variable.h"
 #include "storage/lwlock.h"
@@ -160,7 +161,7 @@ extern void pgeb_require_superuser(const char *action);
 extern int	pgeb_begin_catalog_search_path(void);
 extern void pgeb_end_catalog_search_path(int level);
 extern int32 pgeb_find_registration(const char *name, int32 worker_id);
-extern void pgeb_report_unknown_worker(const char *name, int32 worker_id) pg_attribute_noreturn();
+pg_noreturn extern void pgeb_report_unknown_worker(const char *name, int32 worker_id);
 
 /* stop.c */
 extern void pgeb_install_stop_hooks(void);

@@ -5,8 +5,8 @@
  *	  against (15 to 18).
  *
  * Every version-specific path lives here, so that function bodies carry no
- * #if PG_VERSION_NUM.  PostgreSQL 15 is the version the test suite runs on;
- * the branches for later versions compile against their headers.
+ * #if PG_VERSION_NUM.  The test suite runs on PostgreSQL 15, 17 and 18
+ * (scripts/test --pg N); 16 is covered by the branches 17 shares with it.
  *
  *-------------------------------------------------------------------------
  */
@@ -17,6 +17,29 @@
 
 #if PG_VERSION_NUM < 150000
 #error "pg_extension_base requires PostgreSQL 15 or later"
+#endif
+
+/*
+ * Hidden symbol visibility.  PostgreSQL 16 builds extension libraries with
+ * -fvisibility=hidden and declares _PG_init and every PG_FUNCTION_INFO_V1
+ * function PGDLLEXPORT.  Makefile.common hides symbols on 15 too (and makes
+ * PGDLLEXPORT mean default visibility there); these declarations do what
+ * 16's fmgr.h does, so the server still finds our entry points.
+ */
+#if PG_VERSION_NUM < 160000
+extern PGDLLEXPORT void _PG_init(void);
+
+#undef PG_FUNCTION_INFO_V1
+#define PG_FUNCTION_INFO_V1(funcname) \
+extern PGDLLEXPORT Datum funcname(PG_FUNCTION_ARGS); \
+extern PGDLLEXPORT const Pg_finfo_record *CppConcat(pg_finfo_,funcname)(void); \
+const Pg_finfo_record * \
+CppConcat(pg_finfo_,funcname) (void) \
+{ \
+	static const Pg_finfo_record finfo = {1}; \
+	return &finfo; \
+} \
+extern int no_such_variable
 #endif
 
 /*
@@ -61,6 +84,12 @@
  * object_aclcheck() in PostgreSQL 16.
  */
 #if PG_VERSION_NUM >= 160000
+#include "catalog/pg_database.h"
+#include "catalog/pg_extension.h"
+#include "utils/acl.h"
+#endif
+
+#if PG_VERSION_NUM >= 160000
 #define PGEB_DATABASE_ACLCHECK(dbid, roleid, mode) \
 	object_aclcheck(DatabaseRelationId, (dbid), (roleid), (mode))
 #else
@@ -96,6 +125,16 @@
 #else
 #define PGEB_PORTAL_RUN(portal, count, isTopLevel, dest, altdest, qc) \
 	PortalRun((portal), (count), (isTopLevel), true, (dest), (altdest), (qc))
+#endif
+
+/*
+ * A function that does not return: PostgreSQL 18 replaced the trailing
+ * pg_attribute_noreturn() with pg_noreturn, which goes before the
+ * declaration (C11 _Noreturn).  GCC and clang also take the attribute
+ * there, so earlier versions spell it as the attribute.
+ */
+#ifndef pg_noreturn
+#define pg_noreturn pg_attribute_noreturn()
 #endif
 
 /*

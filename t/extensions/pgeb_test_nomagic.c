@@ -4,4 +4,6 @@
  */
 #include "postgres.h"
 
+extern PGDLLEXPORT int pgeb_test_nomagic_marker;
+
 int			pgeb_test_nomagic_marker = 1;

@@ -51,14 +51,20 @@
 
 #define BASE_WORKER_RESTART_IMMEDIATELY (-1)
 
-/* the worker id of this process (0 outside a base worker) */
-extern PGDLLIMPORT int32 MyBaseWorkerId;
+/*
+ * Every function and variable here is PGDLLEXPORT: our libraries are built
+ * with hidden symbol visibility (PostgreSQL 16 and later do that for every
+ * extension), so only what is marked is visible to other extensions.
+ */
 
-extern PGDLLIMPORT volatile sig_atomic_t ReloadRequested;
-extern PGDLLIMPORT volatile sig_atomic_t TerminationRequested;
+/* the worker id of this process (0 outside a base worker) */
+extern PGDLLEXPORT int32 MyBaseWorkerId;
+
+extern PGDLLEXPORT volatile sig_atomic_t ReloadRequested;
+extern PGDLLEXPORT volatile sig_atomic_t TerminationRequested;
 
 /* Wait up to timeoutMs on the latch; handles SIGHUP and interrupts. */
-extern void LightSleep(long timeoutMs);
+extern PGDLLEXPORT void LightSleep(long timeoutMs);
 
 /*
  * Registrations from C.  RegisterBaseWorker records a worker of the given
@@ -70,14 +76,15 @@ extern void LightSleep(long timeoutMs);
  * that is done for good: it removes its own registration (commit it with
  * END_TRANSACTION) and should then return 0.
  */
-extern int32 RegisterBaseWorker(char *workerName, Oid entryPointFunctionId,
-								Oid extensionId);
-extern void DeregisterBaseWorker(char *workerName, bool missingOk);
-extern void DeregisterBaseWorkerById(int32 workerId, bool missingOk);
-extern void DeregisterBaseWorkerSelf(void);
+extern PGDLLEXPORT int32 RegisterBaseWorker(char *workerName,
+											Oid entryPointFunctionId,
+											Oid extensionId);
+extern PGDLLEXPORT void DeregisterBaseWorker(char *workerName, bool missingOk);
+extern PGDLLEXPORT void DeregisterBaseWorkerById(int32 workerId, bool missingOk);
+extern PGDLLEXPORT void DeregisterBaseWorkerSelf(void);
 
 /* pid of a base worker of the current database, 0 when it does not run */
-extern int	GetBaseWorkerPid(int32 workerId);
+extern PGDLLEXPORT int GetBaseWorkerPid(int32 workerId);
 
 /*
  * Transactions in a base worker.  START_TRANSACTION() starts a transaction
