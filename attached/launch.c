@@ -60,6 +60,9 @@
 #define REGISTER_RETRY_MS		1000
 #define REGISTER_RETRY_STEP_MS	5
 
+/* waiting for a free slot (named on PostgreSQL 17+, see compat.h) */
+static uint32 slot_wait_event = 0;
+
 static AttachedWorker *start_worker(char *command, char *databaseName,
 									char *userName, bool sendRows);
 static void register_worker(BackgroundWorker *bgw, BackgroundWorkerHandle **handle);
@@ -182,7 +185,8 @@ register_worker(BackgroundWorker *bgw, BackgroundWorkerHandle **handle)
 					 errmsg("could not register background process"),
 					 errhint("You may need to increase max_worker_processes.")));
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 REGISTER_RETRY_STEP_MS, PG_WAIT_EXTENSION);
+						 REGISTER_RETRY_STEP_MS,
+						 pgeb_wait_event(&slot_wait_event, "PgExtensionBaseWorkerSlot"));
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		waited += REGISTER_RETRY_STEP_MS;

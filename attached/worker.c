@@ -98,7 +98,8 @@ pgeb_attached_worker_main(Datum main_arg)
 	settings = shm_toc_lookup(toc, ATTACHED_KEY_SETTINGS, false);
 
 	BackgroundWorkerInitializeConnectionByOid(fixed->database_id,
-											  fixed->authenticated_user_id, 0);
+											  fixed->authenticated_user_id,
+											  PGEB_ATTACHED_CONNECTION_FLAGS);
 
 	StartTransactionCommand();
 	take_identity(fixed);

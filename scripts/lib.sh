@@ -25,6 +25,17 @@ pgeb_die() { pgeb_say "$*"; exit 1; }
 # The PostgreSQL major version of the host's own packages (Debian 12: 15).
 PGEB_HOST_PG=15
 
+# Copy the sources over a previous copy in $1.  tar keeps modification
+# times, so make rebuilds only what changed there.  Build products of the
+# checkout are left behind: they may be for another server version.
+pgeb_copy_sources() {
+	mkdir -p "$1"
+	tar -C "$PGEB_REPO" --exclude=./build --exclude=./.git \
+		--exclude=./tmp_install --exclude=./tmp_check --exclude=./tmp_regress \
+		--exclude=./demo --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+		-cf - . | tar -C "$1" -xf -
+}
+
 # pgeb_choose_server SCRIPT ARG ...
 # Takes "--pg N" from the arguments and leaves the others in PGEB_ARGS.
 # Without it, or with the host's version, the script goes on here (PG_CONFIG,
@@ -62,10 +73,7 @@ pgeb_choose_server() {
 
 	local root copy=/var/tmp/pg_extension_base-src
 	root=$("$PGEB_REPO/scripts/pg-chroot" "$version") || exit 1
-	mkdir -p "$root$copy"
-	tar -C "$PGEB_REPO" --exclude=./build --exclude=./.git \
-		--exclude=./tmp_install --exclude=./tmp_check --exclude=./tmp_regress \
-		--exclude=./demo -cf - . | tar -C "$root$copy" -xf -
+	pgeb_copy_sources "$root$copy"
 	pgeb_say "PostgreSQL $version: running $script in the chroot $root"
 	exec "$PGEB_REPO/scripts/pg-chroot" "$version" env \
 		PG_CONFIG="/usr/lib/postgresql/$version/bin/pg_config" \
@@ -143,12 +151,7 @@ pgeb_drop_root() {
 		chown "$PGEB_USER" "$work"
 	fi
 
-	# Copy the sources over the previous copy; tar keeps modification times,
-	# so make rebuilds only what changed.
-	mkdir -p "$work/src"
-	tar -C "$PGEB_REPO" --exclude=./build --exclude=./.git \
-		--exclude=./tmp_install --exclude=./tmp_check --exclude=./tmp_regress \
-		--exclude=./demo -cf - . | tar -C "$work/src" -xf -
+	pgeb_copy_sources "$work/src"
 	chown -R "$PGEB_USER" "$work"
 
 	pgeb_say "running as user $PGEB_USER in $work/src"

@@ -44,12 +44,14 @@ SELECT * FROM extension_base.run_attached($$
 	SELECT 1/0$$);
 SELECT * FROM records ORDER BY value;
 
--- errors come back with their SQLSTATE, detail and hint
-\set VERBOSITY verbose
+-- errors come back with their SQLSTATE, detail and hint (psql keeps the
+-- SQLSTATE in LAST_ERROR_SQLSTATE; VERBOSITY verbose would also print core's
+-- source file and line, which differ between versions and minor releases)
 SELECT * FROM extension_base.run_attached($$INSERT INTO no_such_table VALUES (1)$$);
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM extension_base.run_attached(
 	'DO $do$ BEGIN RAISE EXCEPTION ''custom failure'' USING ERRCODE = ''P0099'', DETAIL = ''The detail.'', HINT = ''The hint.''; END $do$');
-\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
 
 -- the caller's session goes on, also inside a PL/pgSQL exception block
 DO $$

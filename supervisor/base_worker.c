@@ -49,6 +49,9 @@ static int64 my_return_value = 0;
 static char my_error_message[EXIT_REASON_LEN] = "";
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
+/* LightSleep's wait event (named on PostgreSQL 17+, see compat.h) */
+static uint32 light_sleep_wait_event = 0;
+
 static void handle_sigterm(SIGNAL_ARGS);
 static void handle_sighup(SIGNAL_ARGS);
 static void remember_error(ErrorData *edata);
@@ -215,7 +218,8 @@ void
 LightSleep(long timeoutMs)
 {
 	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					 timeoutMs, PG_WAIT_EXTENSION);
+					 timeoutMs,
+					 pgeb_wait_event(&light_sleep_wait_event, "PgExtensionBaseLightSleep"));
 	ResetLatch(MyLatch);
 	CHECK_FOR_INTERRUPTS();
 

@@ -86,6 +86,10 @@ static bool out_of_slots = false;
 static long out_of_slots_retry_ms = OUT_OF_SLOTS_FIRST_RETRY_MS;
 static TimestampTz out_of_slots_until = 0;
 
+/* this process's wait events (named on PostgreSQL 17+, see compat.h) */
+static uint32 idle_wait_event = 0;
+static uint32 orphan_wait_event = 0;
+
 static void describe_process(BackgroundWorker *bgw, const char *function,
 							 const char *type, const char *name);
 static void forget_server_starter(int code, Datum arg);
@@ -234,7 +238,8 @@ pgeb_server_starter_main(Datum arg)
 		LWLockRelease(SupervisorState->lock);
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Max(timeout, 1), PG_WAIT_EXTENSION);
+						 Max(timeout, 1),
+						 pgeb_wait_event(&idle_wait_event, "PgExtensionBaseServerStarter"));
 		ResetLatch(MyLatch);
 	}
 }
@@ -288,7 +293,8 @@ adopt_orphans(void)
 			   !ShutdownRequestPending)
 		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 ORPHAN_POLL_MS, PG_WAIT_EXTENSION);
+							 ORPHAN_POLL_MS,
+							 pgeb_wait_event(&orphan_wait_event, "PgExtensionBaseOrphanExit"));
 			ResetLatch(MyLatch);
 			CHECK_FOR_INTERRUPTS();
 		}

@@ -68,6 +68,9 @@ static bool scan_all_at_end = false;
 static object_access_hook_type prev_object_access_hook = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
+/* waiting for stopped processes (named on PostgreSQL 17+, see compat.h) */
+static uint32 stop_wait_event = 0;
+
 static void supervisor_object_access(ObjectAccessType access, Oid classId,
 									 Oid objectId, int subId, void *arg);
 static void supervisor_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
@@ -398,7 +401,8 @@ wait_for_processes(Oid database_id, Oid extension_id, int32 worker_id,
 	{
 		/* now and then remind the server starter (it may have restarted) */
 		if (ConditionVariableTimedSleep(&SupervisorState->stopped_cv,
-										STOP_WAIT_POLL_MS, PG_WAIT_EXTENSION) &&
+										STOP_WAIT_POLL_MS,
+										pgeb_wait_event(&stop_wait_event, "PgExtensionBaseWorkerStop")) &&
 			++polls % STOP_WAIT_REMIND_POLLS == 0)
 			pgeb_wake_server_starter();
 	}

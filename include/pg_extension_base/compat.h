@@ -128,6 +128,46 @@ extern int no_such_variable
 #endif
 
 /*
+ * Wait events.  PostgreSQL 17 lets an extension name its own waits
+ * (WaitEventExtensionNew); pg_stat_activity then shows that name as
+ * wait_event, of type Extension.  Earlier versions show every extension
+ * wait as "Extension".  pgeb_wait_event() returns the event for a name,
+ * asking shared memory once per process (cache: a static of the caller,
+ * zero at first).  It takes a lightweight lock the first time: call it
+ * outside critical sections, in a process attached to shared memory.
+ */
+#if PG_VERSION_NUM >= 170000
+#include "utils/wait_event.h"
+static inline uint32
+pgeb_wait_event(uint32 *cache, const char *name)
+{
+	if (*cache == 0)
+		*cache = WaitEventExtensionNew(name);
+	return *cache;
+}
+#else
+#include "pgstat.h"
+static inline uint32
+pgeb_wait_event(uint32 *cache, const char *name)
+{
+	return PG_WAIT_EXTENSION;
+}
+#endif
+
+/*
+ * Flags for an attached worker's connection.  PostgreSQL 17 lets a
+ * background worker connect as a role that may not log in
+ * (BGWORKER_BYPASS_ROLELOGINCHECK): the caller is already connected, so a
+ * role whose LOGIN was taken away since still gets its attached worker.
+ * Earlier versions check LOGIN as for a new connection.
+ */
+#if PG_VERSION_NUM >= 170000
+#define PGEB_ATTACHED_CONNECTION_FLAGS BGWORKER_BYPASS_ROLELOGINCHECK
+#else
+#define PGEB_ATTACHED_CONNECTION_FLAGS 0
+#endif
+
+/*
  * A function that does not return: PostgreSQL 18 replaced the trailing
  * pg_attribute_noreturn() with pg_noreturn, which goes before the
  * declaration (C11 _Noreturn).  GCC and clang also take the attribute
