@@ -71,7 +71,8 @@ pgeb_choose_server() {
 	fi
 	[ "$(id -u)" -eq 0 ] || pgeb_die "PostgreSQL $version is not installed here; as root, $script --pg $version runs it in a Debian chroot (scripts/pg-chroot), or set PG_CONFIG to its pg_config"
 
-	local root copy=/var/tmp/pg_extension_base-src
+	# the copy's path inside the chroot; PGEB_WORKDIR keeps runs apart
+	local root copy=${PGEB_WORKDIR:-/var/tmp/pg_extension_base-src}
 	root=$("$PGEB_REPO/scripts/pg-chroot" "$version") || exit 1
 	pgeb_copy_sources "$root$copy"
 	pgeb_say "PostgreSQL $version: running $script in the chroot $root"
