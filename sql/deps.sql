@@ -62,7 +62,10 @@ RESET pg_extension_base.enable_extension_dependency_create;
 CREATE EXTENSION pgeb_deps_lib VERSION '1.0';
 SET pg_extension_base.enable_extension_dependency_update = off;
 CREATE EXTENSION pgeb_deps_app VERSION '1.0';
+-- (no CONTEXT lines: PostgreSQL 18 adds the script's statement and line)
+\set SHOW_CONTEXT never
 ALTER EXTENSION pgeb_deps_app UPDATE TO '1.1';
+\set SHOW_CONTEXT errors
 SELECT * FROM deps_state;
 RESET pg_extension_base.enable_extension_dependency_update;
 DROP EXTENSION pgeb_deps_app, pgeb_deps_lib;
