@@ -382,6 +382,7 @@ wait_for_processes(Oid database_id, Oid extension_id, int32 worker_id,
 				   bool starters_too)
 {
 	int			polls = 0;
+	uint32		wait_event;
 
 	/*
 	 * A terminated process is usually gone within a few milliseconds, and
@@ -396,13 +397,14 @@ wait_for_processes(Oid database_id, Oid extension_id, int32 worker_id,
 		CHECK_FOR_INTERRUPTS();
 	}
 
+	/* looked up before sleeping: the first lookup takes a lock */
+	wait_event = pgeb_wait_event(&stop_wait_event, "PgExtensionBaseWorkerStop");
 	ConditionVariablePrepareToSleep(&SupervisorState->stopped_cv);
 	while (processes_remain(database_id, extension_id, worker_id, starters_too))
 	{
 		/* now and then remind the server starter (it may have restarted) */
 		if (ConditionVariableTimedSleep(&SupervisorState->stopped_cv,
-										STOP_WAIT_POLL_MS,
-										pgeb_wait_event(&stop_wait_event, "PgExtensionBaseWorkerStop")) &&
+										STOP_WAIT_POLL_MS, wait_event) &&
 			++polls % STOP_WAIT_REMIND_POLLS == 0)
 			pgeb_wake_server_starter();
 	}
