@@ -58,7 +58,17 @@ _PG_init(void)
 	shmem_startup_hook = supervisor_shmem_startup;
 
 	pgeb_install_stop_hooks();
-	if (pgeb_enable_base_worker_launcher)
+
+	/*
+	 * No server starter in binary-upgrade mode (postgres -b, set before
+	 * shared_preload_libraries are loaded): pg_upgrade starts the old
+	 * cluster to dump it and the new one to restore the schema and, after
+	 * copying the data files, to look at it.  Base workers would change
+	 * data meanwhile, and database starters would connect to databases
+	 * being restored.  Without the server starter nothing of ours runs, and
+	 * the stop hooks have no process to wait for (t/021_pg_upgrade.pl).
+	 */
+	if (pgeb_enable_base_worker_launcher && !IsBinaryUpgrade)
 		pgeb_register_server_starter();
 
 	api->module_initialized(module_id);
