@@ -170,6 +170,7 @@ publish(Oid database_id, WantedWorker *wanted, int count)
 			}
 		}
 		seen[slot - SupervisorState->slots] = true;
+		pgeb_confirm_slot(slot);
 		if (slot->state != SLOT_STOPPING)
 		{
 			strlcpy(slot->worker_name, wanted[w].worker_name, NAMEDATALEN);

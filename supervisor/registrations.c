@@ -138,7 +138,8 @@ GetBaseWorkerPid(int32 workerId)
 	pgeb_require_registry();
 	LWLockAcquire(SupervisorState->lock, LW_SHARED);
 	slot = pgeb_find_slot(MyDatabaseId, workerId);
-	if (slot != NULL && slot->state != SLOT_STOPPING)
+	if (slot != NULL && slot->state != SLOT_STOPPING &&
+		slot->state != SLOT_RESUMING)
 		pid = slot->pid;
 	LWLockRelease(SupervisorState->lock);
 	return pid;

@@ -164,7 +164,7 @@ void
 pgeb_mark_stopping(WorkerSlot *slot, int stopper_pid, SubTransactionId subxid,
 				   bool resume_on_commit, const char *reason)
 {
-	if (slot->state != SLOT_STOPPING)
+	if (slot->state != SLOT_STOPPING && slot->state != SLOT_RESUMING)
 	{
 		slot->state_before_stop = slot->state;
 		slot->next_start_before_stop = slot->next_start;
@@ -180,7 +180,8 @@ pgeb_mark_stopping(WorkerSlot *slot, int stopper_pid, SubTransactionId subxid,
  * The stop is withdrawn (rolled back, or database DDL ended): the slot goes
  * back to what it was, without backoff for a worker that was running or
  * about to.  A worker that had finished or was waiting out its delay stays
- * so.  Lock held.
+ * so.  An unconfirmed slot waits in SLOT_RESUMING for the scan that
+ * confirms it (see pgeb_resume_after_block).  Lock held.
  */
 void
 pgeb_give_back_slot(WorkerSlot *slot)
@@ -191,6 +192,8 @@ pgeb_give_back_slot(WorkerSlot *slot)
 	slot->stopper_subxid = InvalidSubTransactionId;
 	if (slot->has_process && !slot->terminate_sent)
 		slot->state = SLOT_RUNNING;
+	else if (slot->unconfirmed)
+		slot->state = SLOT_RESUMING;
 	else if ((before == SLOT_DONE || before == SLOT_WAITING) && !slot->has_process)
 	{
 		slot->state = before;
@@ -201,6 +204,38 @@ pgeb_give_back_slot(WorkerSlot *slot)
 		slot->state = SLOT_WANTED;
 		slot->next_start = 0;
 	}
+}
+
+/*
+ * Database DDL that stopped the slot ended without dropping the database
+ * (it failed, or it keeps the database).  While the database was blocked,
+ * another transaction may have removed the worker (DROP EXTENSION,
+ * deregister_worker) and committed: its own stop found the slot already
+ * stopping, so the slot cannot tell.  It is given back unconfirmed: it runs
+ * again only when the next scan of its database, which waits for
+ * transactions changing registrations and which the DDL's end asks for,
+ * finds it still registered (publish() in database_starter.c); otherwise
+ * the scan frees it.  Lock held.
+ */
+void
+pgeb_resume_after_block(WorkerSlot *slot)
+{
+	slot->unconfirmed = true;
+	pgeb_give_back_slot(slot);
+}
+
+/*
+ * The scan of its database found the slot registered: an unconfirmed slot
+ * goes back to what it was before its stop.  Lock held.
+ */
+void
+pgeb_confirm_slot(WorkerSlot *slot)
+{
+	if (!slot->unconfirmed)
+		return;
+	slot->unconfirmed = false;
+	if (slot->state == SLOT_RESUMING)
+		pgeb_give_back_slot(slot);
 }
 
 const char *
@@ -222,6 +257,8 @@ pgeb_slot_state_name(WorkerSlotState state)
 			return "done";
 		case SLOT_STOPPING:
 			return "stopping";
+		case SLOT_RESUMING:
+			return "resuming";
 	}
 	return "unknown";
 }

@@ -574,6 +574,10 @@ worker_exited(WorkerSlot *slot, TimestampTz now)
 				SupervisorState->scan_all = true;
 		}
 	}
+	else if (slot->state == SLOT_RESUMING)
+		snprintf(slot->last_exit_reason, EXIT_REASON_LEN,
+				 "stopped: %s; resumes once its registration is confirmed",
+				 slot->stop_reason);
 	else if (asked_to_stop)
 	{
 		/* a rollback gave it back while it was being stopped */
@@ -676,7 +680,8 @@ enforce_stops(void)
 /*
  * A backend that blocked a database or stopped workers died without running
  * its end-of-transaction callback (it cannot, short of a crash, which
- * resets everything; this is a safety net).
+ * resets everything; this is a safety net).  What it stopped comes back
+ * unconfirmed, to be confirmed by the scan of every database asked for here.
  */
 static void
 release_dead_blockers(void)
@@ -708,7 +713,7 @@ release_dead_blockers(void)
 			WorkerSlot *slot = &SupervisorState->slots[i];
 
 			if (slot->state == SLOT_STOPPING && slot->stopper_pid == pid)
-				pgeb_give_back_slot(slot);
+				pgeb_resume_after_block(slot);
 		}
 		SupervisorState->scan_all = true;
 		LWLockRelease(SupervisorState->lock);

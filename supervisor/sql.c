@@ -155,7 +155,8 @@ pgeb_list_base_workers(PG_FUNCTION_ARGS)
 		values[0] = ObjectIdGetDatum(slot->database_id);
 		values[1] = Int32GetDatum(slot->worker_id);
 		values[2] = ObjectIdGetDatum(slot->extension_id);
-		values[3] = Int32GetDatum(slot->state == SLOT_STOPPING ? 0 : slot->pid);
+		values[3] = Int32GetDatum(slot->state == SLOT_STOPPING ||
+								  slot->state == SLOT_RESUMING ? 0 : slot->pid);
 		values[4] = BoolGetDatum(slot->state == SLOT_WANTED || slot->state == SLOT_WAITING);
 		values[5] = Int32GetDatum(slot->failure_count);
 		values[6] = CStringGetTextDatum(slot->worker_name);

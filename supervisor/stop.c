@@ -486,10 +486,19 @@ end_of_xact(XactEvent event, void *arg)
 
 	if (stopped_workers)
 	{
+		bool		blocked = false;
+
+		/*
+		 * Database DDL runs alone in its transaction: a transaction either
+		 * blocked databases or stopped workers of its own database.
+		 */
 		LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
 		for (int b = 0; b < MAX_DATABASE_BLOCKS; b++)
 			if (SupervisorState->blocks[b].backend_pid == MyProcPid)
+			{
 				memset(&SupervisorState->blocks[b], 0, sizeof(DatabaseBlock));
+				blocked = true;
+			}
 		for (int i = 0; i < SupervisorState->num_slots; i++)
 		{
 			WorkerSlot *slot = &SupervisorState->slots[i];
@@ -498,6 +507,8 @@ end_of_xact(XactEvent event, void *arg)
 				continue;
 			if (committed && !slot->resume_on_commit)
 				release_slot(slot);
+			else if (blocked)
+				pgeb_resume_after_block(slot);
 			else
 				pgeb_give_back_slot(slot);
 		}

@@ -54,7 +54,9 @@ typedef enum WorkerSlotState
 	SLOT_RUNNING,				/* its process called in */
 	SLOT_WAITING,				/* exited; restarts at next_start */
 	SLOT_DONE,					/* returned 0: never restarted */
-	SLOT_STOPPING				/* must not run; kept until its stopper ends */
+	SLOT_STOPPING,				/* must not run; kept until its stopper ends */
+	SLOT_RESUMING				/* a stop was withdrawn; runs again once a scan
+								 * finds it still registered (unconfirmed) */
 } WorkerSlotState;
 
 /* One base worker of one database. */
@@ -79,6 +81,8 @@ typedef struct WorkerSlot
 	SubTransactionId stopper_subxid;
 	bool		resume_on_commit;	/* database DDL: it runs again after */
 	WorkerSlotState state_before_stop;	/* given back on rollback */
+	bool		unconfirmed;	/* database DDL that stopped it ended: its
+								 * registration may have gone meanwhile */
 	TimestampTz next_start_before_stop;
 	char		stop_reason[EXIT_REASON_LEN];
 
@@ -146,6 +150,8 @@ extern void pgeb_mark_stopping(WorkerSlot *slot, int stopper_pid,
 							   SubTransactionId subxid, bool resume_on_commit,
 							   const char *reason);
 extern void pgeb_give_back_slot(WorkerSlot *slot);
+extern void pgeb_resume_after_block(WorkerSlot *slot);
+extern void pgeb_confirm_slot(WorkerSlot *slot);
 extern const char *pgeb_slot_state_name(WorkerSlotState state);
 
 /* server_starter.c, database_starter.c, base_worker.c: process entry points */
