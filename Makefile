@@ -10,6 +10,8 @@
 #                        every test against it; never touches a cluster of
 #                        the system.  One TAP file:
 #                        make test REGRESS= PROVE_TESTS=t/010_preload_order.pl
+#                        One isolation spec (specs/NAME.spec), alone:
+#                        make test REGRESS=NAME TAP_TESTS=
 
 MODULE_big = pg_extension_base
 OBJS = pg_extension_base.o control_file.o control_listing.o modules.o
@@ -24,6 +26,25 @@ REGRESS = meta preloader deps attached
 REGRESS_OPTS = --temp-config=$(srcdir)/sql/regress.conf \
 	--temp-instance=$(CURDIR)/tmp_regress --encoding=UTF8 --no-locale
 TAP_TESTS = 1
+
+# Isolation specs (specs/, expected/), run by pg_isolation_regress after
+# pg_regress and before TAP, against a temporary instance of their own.  A
+# REGRESS given on the command line (scripts/test NAME ...) selects: its
+# names that are specs run as isolation tests, the others as pg_regress
+# tests; an empty one runs no spec.  The results go beside pg_regress's
+# (results/, regression.diffs, log/) rather than to output_iso/, so that
+# scripts/test shows their diffs too.
+ISOLATION_SPECS = base_worker_create_rollback base_worker_savepoint \
+	base_worker_prepared base_worker_ddl_race
+ifeq ($(origin REGRESS),command line)
+ISOLATION := $(filter $(ISOLATION_SPECS),$(REGRESS))
+override REGRESS := $(filter-out $(ISOLATION_SPECS),$(REGRESS))
+else
+ISOLATION := $(ISOLATION_SPECS)
+endif
+ISOLATION_OPTS = --temp-config=$(srcdir)/specs/isolation.conf \
+	--temp-instance=$(CURDIR)/tmp_isolation --encoding=UTF8 --no-locale \
+	--outputdir=.
 
 include Makefile.common
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -52,6 +73,6 @@ test: tmp-install
 clean: clean-test-output
 .PHONY: clean-test-output
 clean-test-output:
-	rm -rf tmp_install tmp_regress tmp_check results regression.diffs regression.out
+	rm -rf tmp_install tmp_regress tmp_isolation tmp_check results log regression.diffs regression.out
 	$(MAKE) -C examples clean
 	$(MAKE) -C t/extensions clean
