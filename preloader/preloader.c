@@ -24,6 +24,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
 #include "utils/builtins.h"
@@ -69,6 +70,7 @@ static void remember_read_files(const PgExtensionBaseApi *api, ScanCache *cache,
 static void log_load_order(List *libraries, int scanned, int unchanged,
 						   double milliseconds);
 static void load_library(const PgExtensionBaseApi *api, PreloadedLibrary *library);
+static Datum text_from_bytes(const char *bytes);
 
 /* Runs in the postmaster, called by the meta library's _PG_init. */
 void
@@ -361,13 +363,13 @@ pgeb_list_preload_libraries(PG_FUNCTION_ARGS)
 		Datum		values[6];
 		bool		nulls[6] = {0};
 
-		values[0] = CStringGetTextDatum(library->extension_name);
-		values[1] = CStringGetTextDatum(library->library_name);
+		values[0] = text_from_bytes(library->extension_name);
+		values[1] = text_from_bytes(library->library_name);
 		values[2] = Int32GetDatum(library->load_position);
-		values[3] = CStringGetTextDatum(library->control_path);
+		values[3] = text_from_bytes(library->control_path);
 		values[4] = BoolGetDatum(library->loaded);
 		if (library->error != NULL)
-			values[5] = CStringGetTextDatum(library->error);
+			values[5] = text_from_bytes(library->error);
 		else
 			nulls[5] = true;
 
@@ -375,4 +377,40 @@ pgeb_list_preload_libraries(PG_FUNCTION_ARGS)
 	}
 
 	return (Datum) 0;
+}
+
+/*
+ * A text value of bytes that come from the file system (file names, what a
+ * control file says, messages that quote them), which need not be valid in
+ * the database's encoding: a byte that does not start a valid character is
+ * written as \xNN.  A text value must be valid in the database encoding;
+ * otherwise it fails later, in a conversion to the client's encoding, or
+ * is stored as it is by CREATE TABLE AS, and a dump fails to restore.
+ */
+static Datum
+text_from_bytes(const char *bytes)
+{
+	int			encoding = GetDatabaseEncoding();
+	int			left = strlen(bytes);
+	StringInfoData text;
+
+	if (pg_verifymbstr(bytes, left, true))
+		return CStringGetTextDatum(bytes);
+
+	initStringInfo(&text);
+	while (left > 0)
+	{
+		int			length = pg_encoding_verifymbchar(encoding, bytes, left);
+
+		if (length > 0)
+			appendBinaryStringInfo(&text, bytes, length);
+		else
+		{
+			appendStringInfo(&text, "\\x%02x", (unsigned char) *bytes);
+			length = 1;
+		}
+		bytes += length;
+		left -= length;
+	}
+	return CStringGetTextDatum(text.data);
 }

@@ -19,7 +19,7 @@ use Test::More;
 our @EXPORT = qw(install_copy write_extension_file new_node
   start_with_extension preloaded create_load_log_function log_count
   base_workers wait_for_base_workers base_worker_pid
-  attached_workers_running);
+  attached_workers_running fuzz_seed fuzz_count);
 
 # A copy of the installation under test (the pg_config first in PATH) that
 # a test may change freely: its program, library and share directories at
@@ -177,6 +177,50 @@ sub attached_workers_running
 	return "SELECT count(*) = $n FROM pg_stat_activity "
 	  . "WHERE backend_type = 'pg_extension_base attached worker'"
 	  . ($condition ? " AND $condition" : '');
+}
+
+# The seed of a fuzz test: PGEB_FUZZ_SEED when set, else a new one.  It
+# seeds rand(), is noted at the start and, if a test failed, repeated at
+# the end (scripts/test shows the end of a failed test's log), so that a
+# failure can be reproduced with PGEB_FUZZ_SEED=seed.
+my $fuzz_seed;
+
+sub fuzz_seed
+{
+	my $seed = $ENV{PGEB_FUZZ_SEED};
+
+	if (defined $seed && $seed ne '')
+	{
+		die "PGEB_FUZZ_SEED must be a number from 0 to 4294967295, not \"$seed\""
+		  unless $seed =~ /^\d{1,10}$/ && $seed <= 4294967295;
+	}
+	else
+	{
+		$seed = int(rand(4294967296));
+	}
+	$fuzz_seed = $seed + 0;
+	srand($fuzz_seed);
+	note("fuzz seed $fuzz_seed (repeat with PGEB_FUZZ_SEED=$fuzz_seed)");
+	return $fuzz_seed;
+}
+
+END
+{
+	diag("fuzz seed $fuzz_seed: repeat with PGEB_FUZZ_SEED=$fuzz_seed")
+	  if defined $fuzz_seed && !Test::More->builder->is_passing;
+}
+
+# A count from the environment variable $name (a positive integer), else
+# $default.
+sub fuzz_count
+{
+	my ($name, $default) = @_;
+	my $count = $ENV{$name};
+
+	return $default if !defined $count || $count eq '';
+	die "$name must be a positive integer, not \"$count\""
+	  unless $count =~ /^\d+$/ && $count > 0;
+	return $count + 0;
 }
 
 1;
