@@ -388,6 +388,7 @@ find_remembered(ScanCache *cache, const PgebControlFileEntry *file)
 		ScanCacheEntry key;
 
 		key.name = file->name;
+		/* cppcheck-suppress uninitvar ; compare_entries_by_name() reads only key.name */
 		entry = bsearch(&key, cache->entries, cache->count,
 						sizeof(ScanCacheEntry), compare_entries_by_name);
 	}

@@ -79,6 +79,7 @@ pgeb_choose_server() {
 	exec "$PGEB_REPO/scripts/pg-chroot" "$version" env \
 		PG_CONFIG="/usr/lib/postgresql/$version/bin/pg_config" \
 		${CI:+CI="$CI"} ${PGEB_FAULT_ROUNDS:+PGEB_FAULT_ROUNDS="$PGEB_FAULT_ROUNDS"} \
+		${PGEB_SANITIZE:+PGEB_SANITIZE="$PGEB_SANITIZE"} \
 		bash "$copy/$script" "${PGEB_ARGS[@]}"
 }
 
