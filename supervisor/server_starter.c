@@ -108,6 +108,7 @@ static void launch_workers(TimestampTz now, long *timeout);
 static bool register_process(const char *function, const char *type,
 							 const char *name, Datum main_arg, uint32 generation,
 							 BackgroundWorkerHandle **handle);
+static bool own_starter_running(void);
 static void note_out_of_slots(TimestampTz now, int waiting);
 static long ms_until(TimestampTz now, TimestampTz then);
 
@@ -713,7 +714,7 @@ release_dead_blockers(void)
 			WorkerSlot *slot = &SupervisorState->slots[i];
 
 			if (slot->state == SLOT_STOPPING && slot->stopper_pid == pid)
-				pgeb_resume_after_block(slot);
+				pgeb_resume_unsettled_slot(slot);
 		}
 		SupervisorState->scan_all = true;
 		LWLockRelease(SupervisorState->lock);
@@ -779,6 +780,8 @@ launch_starters(TimestampTz now, long *timeout)
 			LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
 			memset(&SupervisorState->starters[free_index], 0, sizeof(DatabaseStarterSlot));
 			LWLockRelease(SupervisorState->lock);
+			if (own_starter_running())
+				continue;		/* its exit frees a slot and wakes us */
 			note_out_of_slots(now, 1);
 			*timeout = Min(*timeout, ms_until(now, out_of_slots_until));
 			continue;
@@ -832,7 +835,8 @@ launch_workers(TimestampTz now, long *timeout)
 							  &worker_handles[i]))
 		{
 			waiting++;
-			note_out_of_slots(now, waiting);
+			if (!own_starter_running())
+				note_out_of_slots(now, waiting);
 			continue;
 		}
 		slot->state = SLOT_STARTING;
@@ -874,6 +878,22 @@ register_process(const char *function, const char *type, const char *name,
 	ok = RegisterDynamicBackgroundWorker(&bgw, handle);
 	MemoryContextSwitchTo(old);
 	return ok;
+}
+
+/*
+ * A database starter of ours still holds a slot.  It is short-lived: it
+ * has usually just published the workers we failed to start, and its exit
+ * (which the postmaster reports to us) frees the slot they need.  That is
+ * no shortage to log or to back off from; a real one shows once no starter
+ * is left.
+ */
+static bool
+own_starter_running(void)
+{
+	for (int i = 0; i < MAX_DATABASE_STARTERS; i++)
+		if (starter_handles[i] != NULL)
+			return true;
+	return false;
 }
 
 /*
