@@ -15,6 +15,17 @@
  * (deregister, DROP EXTENSION) cannot slip in between its read and its
  * publication.
  *
+ * It never queues for that lock: a queued SHARE request would make every
+ * later registration change wait behind it, and so behind the open or
+ * prepared transaction it waits for.  It tries the lock (ConditionalLock)
+ * and, while that fails, sleeps a little longer each time, up to
+ * STARTER_LOCK_POLL_MAX_MS, in wait event PgExtensionBaseRegistrations
+ * ("Extension" before 17).  Polling, rather than waiting for the holders'
+ * transactions to end, also sees a lock given up by ROLLBACK TO SAVEPOINT.
+ * Registration changes that keep coming go first; the starter gives up
+ * after STARTER_LOCK_TIMEOUT_MS and the server starter retries it after a
+ * backoff (each of those changes asks for a scan anyway).
+ *
  * In a database paused with pg_extension_base.base_workers_enabled = off
  * (ALTER DATABASE ... SET), the wanted set is empty.
  *
@@ -28,14 +39,16 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "tcop/tcopprot.h"
-#include "utils/guc.h"
 #include "utils/snapmgr.h"
 
+#include "pg_extension_base/compat.h"
 #include "supervisor.h"
 
-#define STARTER_LOCK_TIMEOUT	"10s"
+#define STARTER_LOCK_TIMEOUT_MS	10000
+#define STARTER_LOCK_POLL_MAX_MS	20
 
 typedef struct WantedWorker
 {
@@ -45,6 +58,10 @@ typedef struct WantedWorker
 	Oid			extension_id;
 } WantedWorker;
 
+/* waiting for the registrations table (named on PostgreSQL 17+, see compat.h) */
+static uint32 registrations_wait_event = 0;
+
+static void lock_registrations(Oid table);
 static int	read_registrations(WantedWorker **wanted);
 static void publish(Oid database_id, WantedWorker *wanted, int count);
 
@@ -69,6 +86,36 @@ pgeb_database_starter_main(Datum arg)
 	proc_exit(0);
 }
 
+/*
+ * SHARE lock on the registrations table, once no transaction changing
+ * registrations is left, without ever queueing for it (see the top of the
+ * file).  Not for ever: a prepared or idle transaction must not pin a
+ * starter.
+ */
+static void
+lock_registrations(Oid table)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													   STARTER_LOCK_TIMEOUT_MS);
+	long		sleep_ms = 1;
+
+	while (!ConditionalLockRelationOid(table, ShareLock))
+	{
+		if (GetCurrentTimestamp() >= deadline)
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("could not read the registrations of base workers: transactions changing them did not end within %d ms",
+							STARTER_LOCK_TIMEOUT_MS)));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 sleep_ms,
+						 pgeb_wait_event(&registrations_wait_event,
+										 "PgExtensionBaseRegistrations"));
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		sleep_ms = Min(sleep_ms * 2, STARTER_LOCK_POLL_MAX_MS);
+	}
+}
+
 /* The committed registrations whose extension and entry point exist. */
 static int
 read_registrations(WantedWorker **wanted)
@@ -80,13 +127,7 @@ read_registrations(WantedWorker **wanted)
 	if (!OidIsValid(table))
 		return 0;
 
-	/*
-	 * Wait for every transaction changing registrations, then look.  Not
-	 * for ever: a prepared or idle transaction must not pin a starter (the
-	 * server starter retries a starter that failed, after a backoff).
-	 */
-	SetConfigOption("lock_timeout", STARTER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
-	LockRelationOid(table, ShareLock);
+	lock_registrations(table);
 	PushActiveSnapshot(GetTransactionSnapshot());
 
 	level = pgeb_begin_catalog_search_path();

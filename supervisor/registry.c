@@ -181,7 +181,7 @@ pgeb_mark_stopping(WorkerSlot *slot, int stopper_pid, SubTransactionId subxid,
  * back to what it was, without backoff for a worker that was running or
  * about to.  A worker that had finished or was waiting out its delay stays
  * so.  An unconfirmed slot waits in SLOT_RESUMING for the scan that
- * confirms it (see pgeb_resume_after_block).  Lock held.
+ * confirms it (see pgeb_note_removal_behind_stop).  Lock held.
  */
 void
 pgeb_give_back_slot(WorkerSlot *slot)
@@ -207,18 +207,32 @@ pgeb_give_back_slot(WorkerSlot *slot)
 }
 
 /*
- * Database DDL that stopped the slot ended without dropping the database
- * (it failed, or it keeps the database).  While the database was blocked,
- * another transaction may have removed the worker (DROP EXTENSION,
- * deregister_worker) and committed: its own stop found the slot already
- * stopping, so the slot cannot tell.  It is given back unconfirmed: it runs
- * again only when the next scan of its database, which waits for
- * transactions changing registrations and which the DDL's end asks for,
- * finds it still registered (publish() in database_starter.c); otherwise
- * the scan frees it.  Lock held.
+ * A removal (DROP EXTENSION, deregister_worker) reached a slot that another
+ * backend holds stopped: database DDL blocking its database, or a
+ * concurrent removal.  The removal's stop finds the slot already stopping,
+ * so its commit, which may come while the slot is still held, cannot free
+ * it.  The slot is marked unconfirmed: when the other backend gives it
+ * back, it waits in SLOT_RESUMING until the next scan of its database,
+ * which waits for transactions changing registrations and which the end of
+ * either transaction asks for, finds it still registered (publish() in
+ * database_starter.c); otherwise the scan frees it.  Only slots a removal
+ * reached wait so; the others of the database run again at once.  Lock
+ * held.
  */
 void
-pgeb_resume_after_block(WorkerSlot *slot)
+pgeb_note_removal_behind_stop(WorkerSlot *slot)
+{
+	slot->unconfirmed = true;
+}
+
+/*
+ * A backend that held slots stopped died without settling them (see
+ * release_dead_blockers in server_starter.c): nothing tells whether a
+ * removal reached them meanwhile, so every one comes back unconfirmed.
+ * Lock held.
+ */
+void
+pgeb_resume_unsettled_slot(WorkerSlot *slot)
 {
 	slot->unconfirmed = true;
 	pgeb_give_back_slot(slot);

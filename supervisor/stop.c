@@ -135,6 +135,8 @@ pgeb_stop_workers_and_wait(Oid database_id, Oid extension_id, int32 worker_id,
 							   false, reason);
 			stopped_workers = true;
 		}
+		else if (slot->stopper_pid != MyProcPid)
+			pgeb_note_removal_behind_stop(slot);
 		running |= slot->has_process;
 		pids = terminate_later(slot, pids);
 	}
@@ -486,19 +488,17 @@ end_of_xact(XactEvent event, void *arg)
 
 	if (stopped_workers)
 	{
-		bool		blocked = false;
-
 		/*
 		 * Database DDL runs alone in its transaction: a transaction either
-		 * blocked databases or stopped workers of its own database.
+		 * blocked databases or stopped workers of its own database.  A slot
+		 * that a removal reached while our block held it comes back
+		 * unconfirmed (pgeb_note_removal_behind_stop); the others simply
+		 * come back.
 		 */
 		LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
 		for (int b = 0; b < MAX_DATABASE_BLOCKS; b++)
 			if (SupervisorState->blocks[b].backend_pid == MyProcPid)
-			{
 				memset(&SupervisorState->blocks[b], 0, sizeof(DatabaseBlock));
-				blocked = true;
-			}
 		for (int i = 0; i < SupervisorState->num_slots; i++)
 		{
 			WorkerSlot *slot = &SupervisorState->slots[i];
@@ -507,8 +507,6 @@ end_of_xact(XactEvent event, void *arg)
 				continue;
 			if (committed && !slot->resume_on_commit)
 				release_slot(slot);
-			else if (blocked)
-				pgeb_resume_after_block(slot);
 			else
 				pgeb_give_back_slot(slot);
 		}

@@ -81,8 +81,9 @@ typedef struct WorkerSlot
 	SubTransactionId stopper_subxid;
 	bool		resume_on_commit;	/* database DDL: it runs again after */
 	WorkerSlotState state_before_stop;	/* given back on rollback */
-	bool		unconfirmed;	/* database DDL that stopped it ended: its
-								 * registration may have gone meanwhile */
+	bool		unconfirmed;	/* a removal reached it while another backend
+								 * held it stopped: its registration may be
+								 * gone */
 	TimestampTz next_start_before_stop;
 	char		stop_reason[EXIT_REASON_LEN];
 
@@ -150,7 +151,8 @@ extern void pgeb_mark_stopping(WorkerSlot *slot, int stopper_pid,
 							   SubTransactionId subxid, bool resume_on_commit,
 							   const char *reason);
 extern void pgeb_give_back_slot(WorkerSlot *slot);
-extern void pgeb_resume_after_block(WorkerSlot *slot);
+extern void pgeb_note_removal_behind_stop(WorkerSlot *slot);
+extern void pgeb_resume_unsettled_slot(WorkerSlot *slot);
 extern void pgeb_confirm_slot(WorkerSlot *slot);
 extern const char *pgeb_slot_state_name(WorkerSlotState state);
 

@@ -35,11 +35,7 @@ $session->query_safe('BEGIN');
 $session->query_safe('CREATE EXTENSION pgeb_test_worker CASCADE');
 # any change to a database's settings makes the server starter scan it
 $node->safe_psql('postgres', 'ALTER DATABASE db1 RESET work_mem');
-ok( $node->poll_query_until(
-		'postgres', q{
-		SELECT count(*) = 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-		WHERE a.backend_type = 'pg_extension_base database starter'
-		AND a.datname = 'db1' AND NOT l.granted AND l.mode = 'ShareLock'}),
+ok($node->poll_query_until('postgres', database_starter_waits('db1')),
 	'the database starter waits for the transaction that registers');
 is(base_workers($node), '', 'no worker runs before COMMIT');
 $session->query_safe('COMMIT');
@@ -59,11 +55,7 @@ $session->query_safe('SET client_min_messages = warning');
 $session->query_safe('BEGIN');
 $session->query_safe('CREATE EXTENSION pgeb_test_worker CASCADE');
 $node->safe_psql('postgres', 'ALTER DATABASE db2 RESET work_mem');
-ok( $node->poll_query_until(
-		'postgres', q{
-		SELECT count(*) = 1 FROM pg_stat_activity
-		WHERE backend_type = 'pg_extension_base database starter'
-		AND datname = 'db2' AND wait_event_type = 'Lock'}),
+ok($node->poll_query_until('postgres', database_starter_waits('db2')),
 	'the database starter of db2 waits');
 $session->query_safe('ROLLBACK');
 ok( $node->poll_query_until(

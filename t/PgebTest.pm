@@ -18,7 +18,7 @@ use Test::More;
 
 our @EXPORT = qw(install_copy write_extension_file new_node
   start_with_extension preloaded create_load_log_function log_count
-  base_workers wait_for_base_workers base_worker_pid
+  base_workers wait_for_base_workers base_worker_pid database_starter_waits
   attached_workers_running fuzz_seed fuzz_count);
 
 # A copy of the installation under test (the pg_config first in PATH) that
@@ -157,6 +157,21 @@ sub wait_for_base_workers
 		"SELECT ($base_workers_query) = '$expected'");
 	ok($ok, $name) or diag('running: "' . base_workers($node) . '"');
 	return $ok;
+}
+
+# A query that is true when a database starter of a database waits for
+# the lock on extension_base.workers, that is, for a transaction changing
+# registrations there.  It polls for the lock instead of queueing
+# (supervisor/database_starter.c), in its only wait of type Extension:
+# PgExtensionBaseRegistrations on 17+, core's Extension before.
+sub database_starter_waits
+{
+	my ($dbname) = @_;
+	return qq{
+		SELECT count(*) = 1 FROM pg_stat_activity
+		WHERE backend_type = 'pg_extension_base database starter'
+		AND datname = '$dbname' AND wait_event_type = 'Extension'
+		AND wait_event IN ('PgExtensionBaseRegistrations', 'Extension')};
 }
 
 # The pid of a running base worker, from pg_stat_activity ("" when none).
