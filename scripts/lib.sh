@@ -25,6 +25,12 @@ pgeb_die() { pgeb_say "$*"; exit 1; }
 # The PostgreSQL major version of the host's own packages (Debian 12: 15).
 PGEB_HOST_PG=15
 
+# The settings of our scripts and tests that reach a run in a chroot (which
+# starts with an empty environment); README, "Tests", documents them.
+PGEB_PASSED_SETTINGS="CI PGEB_SANITIZE PGEB_FAULT_ROUNDS PGEB_FAULT_SEED
+	PGEB_FUZZ_SEED PGEB_FUZZ_CALLS PGEB_FUZZ_CONTROL_FILES
+	PGEB_CONCURRENCY_SECONDS"
+
 # Copy the sources over a previous copy in $1.  tar keeps modification
 # times, so make rebuilds only what changed there.  Build products of the
 # checkout are left behind: they may be for another server version.
@@ -76,10 +82,12 @@ pgeb_choose_server() {
 	root=$("$PGEB_REPO/scripts/pg-chroot" "$version") || exit 1
 	pgeb_copy_sources "$root$copy"
 	pgeb_say "PostgreSQL $version: running $script in the chroot $root"
+	local name settings=()
+	for name in $PGEB_PASSED_SETTINGS; do
+		[ -n "${!name:-}" ] && settings+=("$name=${!name}")
+	done
 	exec "$PGEB_REPO/scripts/pg-chroot" "$version" env \
-		PG_CONFIG="/usr/lib/postgresql/$version/bin/pg_config" \
-		${CI:+CI="$CI"} ${PGEB_FAULT_ROUNDS:+PGEB_FAULT_ROUNDS="$PGEB_FAULT_ROUNDS"} \
-		${PGEB_SANITIZE:+PGEB_SANITIZE="$PGEB_SANITIZE"} \
+		PG_CONFIG="/usr/lib/postgresql/$version/bin/pg_config" "${settings[@]}" \
 		bash "$copy/$script" "${PGEB_ARGS[@]}"
 }
 
