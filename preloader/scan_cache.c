@@ -300,12 +300,17 @@ parse_directory_line(ScanCacheDirectory *directory, char *line)
 	directory->count = 0;
 	directory->unchanged = false;
 
-	/* the names, split in place: none empty, strictly sorted */
+	/*
+	 * The names, split in place: none empty (also not after a last slash),
+	 * strictly sorted.  An empty list is a directory without control files.
+	 */
 	p = tab + 1;
 	for (const char *q = p; *q != '\0'; q++)
 		allocated += (*q == '/');
 	directory->names = palloc(sizeof(char *) * allocated);
-	while (*p != '\0')
+	if (*p == '\0')
+		return true;
+	for (;;)
 	{
 		char	   *slash = strchr(p, '/');
 
@@ -317,10 +322,9 @@ parse_directory_line(ScanCacheDirectory *directory, char *line)
 			return false;
 		directory->names[directory->count++] = p;
 		if (slash == NULL)
-			break;
+			return true;
 		p = slash + 1;
 	}
-	return true;
 }
 
 /* "device inode size mtime_ns ctime_ns ", as written by write_identity. */

@@ -254,5 +254,23 @@ is(preloaded($node, 'library_name', q{extension_name LIKE 'pgeb_t_%'}),
 	'pgeb_test_lib_a pgeb_test_lib_b pgeb_test_lib_c', 'with the same result');
 is(remembered_names(), listed_names(), 'and the names are mended');
 
+# names that end with an empty one (a last slash) make a damaged line: the
+# whole cache is thrown away and every file and directory read
+restart_until_directory_remembered('a fourth time');
+$text = slurp_file($cache);
+$names = remembered_names();
+$text =~ s/\t\Q$names\E$/\t$names\//m or die "no directory line in the cache";
+open $fh, '>', $cache or die;
+print $fh $text;
+close $fh;
+$offset = -s $node->logfile;
+$node->restart;
+$log = slurp_file($node->logfile, $offset);
+unlike($log, qr/extension directory "\Q$extdir\E" is unchanged/,
+	'names ending with an empty name are not taken for the directory');
+like($log, qr/Scanned \d+ control files in [\d.]+ ms; 0 of them/,
+	'the damaged cache is ignored: every file is read');
+is(remembered_names(), listed_names(), 'and the line is written right again');
+
 $node->stop;
 done_testing();
