@@ -1,5 +1,7 @@
-# Makefile: pg_extension_base, the meta-extension, and the entry point that
-# builds, installs and tests every module.
+# Makefile: the whole project.  Builds, installs and tests the five
+# libraries, each in its own folder with its own Makefile (meta/ is
+# pg_extension_base, the meta library; deps/, supervisor/, attached/,
+# preloader/ its components): "make -C meta" builds one of them.
 #
 #   make                 build everything
 #   make install         install everything (honours PG_CONFIG and DESTDIR)
@@ -9,18 +11,12 @@
 #                        (a copy of the server tree plus our files) and run
 #                        every test against it; never touches a cluster of
 #                        the system.  One TAP file:
-#                        make test REGRESS= PROVE_TESTS=t/010_preload_order.pl
+#                        make test REGRESS= PROVE_TESTS=t/001_preload_order.pl
 #                        One isolation spec (specs/NAME.spec), alone:
 #                        make test REGRESS=NAME TAP_TESTS=
 
-MODULE_big = pg_extension_base
-OBJS = pg_extension_base.o control_file.o control_listing.o modules.o
-EXTENSION = pg_extension_base
-DATA = pg_extension_base--1.0.sql
-PGFILEDESC = "pg_extension_base - infrastructure for PostgreSQL extensions"
-
-SUBDIRS = deps supervisor attached preloader
-PGEB_PUBLIC_HEADERS = include/pg_extension_base/abi.h include/pg_extension_base/compat.h
+# meta first, then the components in the order the meta library loads them
+SUBDIRS = meta deps supervisor attached preloader
 
 REGRESS = meta preloader deps attached
 REGRESS_OPTS = --temp-config=$(srcdir)/sql/regress.conf \
@@ -46,10 +42,9 @@ ISOLATION_OPTS = --temp-config=$(srcdir)/specs/isolation.conf \
 	--temp-instance=$(CURDIR)/tmp_isolation --encoding=UTF8 --no-locale \
 	--outputdir=.
 
-include Makefile.common
+PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
-include Makefile.headers
 
 # TAP tests find their shared helpers in t/
 PG_PROVE_FLAGS += -I $(srcdir)/t

@@ -25,7 +25,7 @@
  * Listing a directory costs about as much as looking at every file in it,
  * so the cache also keeps, for each extension directory, its identity and
  * the names of the control files in it, and gives them back to the listing
- * (control_listing.c) while the directory's identity is unchanged: adding,
+ * (meta/control_listing.c) while the directory's identity is unchanged: adding,
  * removing or renaming a file in it changes its modification and change
  * times.  The files themselves are still looked at, one fstatat() each.
  *

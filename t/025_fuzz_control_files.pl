@@ -22,9 +22,9 @@
 # bytes; CRLF line ends.
 #
 # The oracle is a model, in this file, of what the preloader does: the
-# marker grammar of preloader/marker.c, the parse of control_file.c (core's
-# postgresql.conf grammar, SplitIdentifierString, secondary control files),
-# and the order of preloader/load_order.c.  After each start:
+# marker grammar of preloader/marker.c, the parse of meta/control_file.c
+# (core's postgresql.conf grammar, SplitIdentifierString, secondary control
+# files), and the order of preloader/load_order.c.  After each start:
 #   - the server started and nothing crashed;
 #   - list_preload_libraries() is exactly what the model says: libraries,
 #     extensions, control files, positions, which loaded;
