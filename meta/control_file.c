@@ -36,18 +36,12 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "access/genam.h"
-#include "access/htup_details.h"
-#include "access/table.h"
-#include "catalog/pg_extension.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
-#include "utils/rel.h"
 #include "utils/varlena.h"
 
 #include "pg_extension_base/abi.h"
@@ -529,37 +523,4 @@ parse_control_into(PgebControlFile *control, const char *path, FILE *file,
 
 	FreeConfigVariables(head);
 	return true;
-}
-
-/*
- * The version of an extension installed in the current database, or NULL.
- * Needs a transaction; not for the postmaster.
- */
-char *
-pgeb_installed_extension_version(const char *extname)
-{
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	char	   *result = NULL;
-
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
-				F_NAMEEQ, CStringGetDatum(extname));
-	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-	{
-		bool		isnull;
-		Datum		version = heap_getattr(tuple, Anum_pg_extension_extversion,
-										   RelationGetDescr(rel), &isnull);
-
-		if (!isnull)
-			result = text_to_cstring(DatumGetTextPP(version));
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-
-	return result;
 }

@@ -60,6 +60,8 @@ extern PgebControlFile *pgeb_parse_control_entry(PgebControlFileEntry *entry,
 extern PgebControlFile *pgeb_read_control_file(const char *extname,
 											   const char *version,
 											   int elevel);
+
+/* extension_catalog.c */
 extern char *pgeb_installed_extension_version(const char *extname);
 
 #endif							/* PG_EXTENSION_BASE_META_H */
