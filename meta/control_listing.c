@@ -71,11 +71,9 @@ pgeb_identity_from_stat(PgebFileIdentity *identity, const struct stat *st)
 	identity->device = (uint64) st->st_dev;
 	identity->inode = (uint64) st->st_ino;
 	identity->size = (int64) st->st_size;
-	identity->mtime_ns = (int64) st->st_mtim.tv_sec * INT64CONST(1000000000) +
-		st->st_mtim.tv_nsec;
+	identity->mtime_ns = PGEB_STAT_MTIME_NS(st);
 	/* no one can set the change time, unlike mtime */
-	identity->ctime_ns = (int64) st->st_ctim.tv_sec * INT64CONST(1000000000) +
-		st->st_ctim.tv_nsec;
+	identity->ctime_ns = PGEB_STAT_CTIME_NS(st);
 }
 
 /*

@@ -203,8 +203,9 @@ for my $path (@headers)
 
 	if (!defined $library)
 	{
-		# abi.h, compat.h: only a declaration of the including library's
-		# own _PG_init (compat.h, for 15) belongs to no single library
+		# abi.h: declares no function or variable of a library (a
+		# declaration of the including library's own _PG_init would belong
+		# to no single library)
 		my @names = grep { $_ ne '_PG_init' } map { $_->[0] } @declarations;
 		is(join(' ', @names), '',
 			"$header declares no public function or variable of a library "

@@ -1,5 +1,5 @@
 # What pg_extension_base does differently on each server version, because
-# newer servers offer more (include/pg_extension_base/compat.h):
+# newer servers offer more (meta/private/pg_extension_base/compat.h):
 # - 17+: our processes wait under wait events of their own name; before 17
 #   every extension wait shows as "Extension";
 # - 17+: an attached worker connects as its caller even when the caller's

@@ -2,11 +2,16 @@
  *
  * compat.h
  *	  Differences between the PostgreSQL versions pg_extension_base builds
- *	  against (15 to 18).
+ *	  against (15 to 18), and between platforms.
  *
  * Every version-specific path lives here, so that function bodies carry no
  * #if PG_VERSION_NUM.  The test suite runs on PostgreSQL 15, 17 and 18
  * (scripts/test --pg N); 16 is covered by the branches 17 shares with it.
+ *
+ * Private to the five libraries (Makefile.common puts meta/private on their
+ * include path) and never installed: the public headers do not need it, and
+ * what it defines (the visibility declarations of our build, our module
+ * magic, our wait events) is no API for other extensions.
  *
  *-------------------------------------------------------------------------
  */
@@ -176,6 +181,25 @@ pgeb_wait_event(uint32 *cache, const char *name)
 #ifndef pg_noreturn
 #define pg_noreturn pg_attribute_noreturn()
 #endif
+
+/*
+ * Nanosecond times of a struct stat.  POSIX.1-2008 names them st_mtim and
+ * st_ctim (Linux, the BSDs); macOS calls them st_mtimespec and
+ * st_ctimespec.  PGEB_STAT_MTIME_NS(st) and PGEB_STAT_CTIME_NS(st) give the
+ * modification and change times of *st in nanoseconds since the epoch, as
+ * int64.  Include <sys/stat.h> before using them.
+ */
+#ifdef __APPLE__
+#define PGEB_STAT_MTIM(st) ((st)->st_mtimespec)
+#define PGEB_STAT_CTIM(st) ((st)->st_ctimespec)
+#else
+#define PGEB_STAT_MTIM(st) ((st)->st_mtim)
+#define PGEB_STAT_CTIM(st) ((st)->st_ctim)
+#endif
+#define PGEB_TIMESPEC_NS(ts) \
+	((int64) (ts).tv_sec * INT64CONST(1000000000) + (int64) (ts).tv_nsec)
+#define PGEB_STAT_MTIME_NS(st) PGEB_TIMESPEC_NS(PGEB_STAT_MTIM(st))
+#define PGEB_STAT_CTIME_NS(st) PGEB_TIMESPEC_NS(PGEB_STAT_CTIM(st))
 
 /*
  * The shared-library suffix; pg_config.h has defined it since PostgreSQL
