@@ -15,6 +15,11 @@
  * that only copies it into a static buffer).  A crash never reaches the
  * callback, and the postmaster restarts everything anyway.
  *
+ * Locks: SupervisorState->lock, exclusively and briefly, three times: to
+ * call in (SLOT_STARTING -> SLOT_RUNNING, its pid), to note that it is
+ * connected, and as it exits to write how it ended; each time only if the
+ * slot's generation is still its own.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -76,21 +81,21 @@ pgeb_base_worker_main(Datum arg)
 	my_slot_index = DatumGetInt32(arg);
 	memcpy(&my_generation, MyBgworkerEntry->bgw_extra, sizeof(my_generation));
 
-	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	pgeb_lock_registry(LW_EXCLUSIVE);
 	slot = &SupervisorState->slots[my_slot_index];
 	/* RUNNING too: a rollback may have given the slot back before we got here */
 	if (slot->generation == my_generation &&
 		(slot->state == SLOT_STARTING || slot->state == SLOT_RUNNING))
 	{
 		mine = true;
-		slot->state = SLOT_RUNNING;
+		pgeb_set_slot_state(slot, SLOT_RUNNING);
 		slot->pid = MyProcPid;
 		database_id = slot->database_id;
 		function_id = slot->function_id;
 		MyBaseWorkerId = slot->worker_id;
 		strlcpy(worker_name, slot->worker_name, sizeof(worker_name));
 	}
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 
 	/* stopped or reused before we started: nothing to do */
 	if (!mine)
@@ -103,10 +108,10 @@ pgeb_base_worker_main(Datum arg)
 	BackgroundWorkerInitializeConnectionByOid(database_id, InvalidOid, 0);
 
 	/* in the proc array from now on: stop.c waits until we leave it */
-	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	pgeb_lock_registry(LW_EXCLUSIVE);
 	if (slot->generation == my_generation)
 		slot->connected = true;
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 
 	SetConfigOption("application_name", worker_name, PGC_USERSET, PGC_S_SESSION);
 	pgstat_report_appname(worker_name);
@@ -203,7 +208,7 @@ record_exit(int code, Datum arg)
 
 	/* an error outside any transaction leaves nothing else to release them */
 	LWLockReleaseAll();
-	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	pgeb_lock_registry(LW_EXCLUSIVE);
 	slot = &SupervisorState->slots[my_slot_index];
 	if (slot->generation == my_generation)
 	{
@@ -211,7 +216,7 @@ record_exit(int code, Datum arg)
 		slot->return_value = my_return_value;
 		strlcpy(slot->exit_message, my_error_message, sizeof(slot->exit_message));
 	}
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 }
 
 void

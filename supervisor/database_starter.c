@@ -29,6 +29,11 @@
  * In a database paused with pg_extension_base.base_workers_enabled = off
  * (ALTER DATABASE ... SET), the wanted set is empty.
  *
+ * Locks: the SHARE lock on extension_base.workers above, then, inside it,
+ * SupervisorState->lock exclusively once, to publish: claim slots for new
+ * workers, stop or free those no longer registered, confirm the others,
+ * mark its starter entry published.  Never the reverse order.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -176,12 +181,12 @@ publish(Oid database_id, WantedWorker *wanted, int count)
 	bool	   *seen = palloc0(sizeof(bool) * num_slots);
 	int			missing = 0;
 
-	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	pgeb_lock_registry(LW_EXCLUSIVE);
 
 	/* DDL is waiting for this database: leave everything to it */
 	if (pgeb_database_blocked(database_id))
 	{
-		LWLockRelease(SupervisorState->lock);
+		pgeb_unlock_registry();
 		return;
 	}
 
@@ -190,25 +195,11 @@ publish(Oid database_id, WantedWorker *wanted, int count)
 		WorkerSlot *slot = pgeb_find_slot(database_id, wanted[w].worker_id);
 
 		if (slot == NULL)
+			slot = pgeb_claim_free_slot(database_id, wanted[w].worker_id);
+		if (slot == NULL)
 		{
-			for (int i = 0; i < num_slots; i++)
-				if (SupervisorState->slots[i].state == SLOT_FREE)
-				{
-					uint32		generation = SupervisorState->slots[i].generation;
-
-					slot = &SupervisorState->slots[i];
-					memset(slot, 0, sizeof(WorkerSlot));
-					slot->generation = generation;
-					slot->state = SLOT_WANTED;
-					slot->database_id = database_id;
-					slot->worker_id = wanted[w].worker_id;
-					break;
-				}
-			if (slot == NULL)
-			{
-				missing++;
-				continue;
-			}
+			missing++;
+			continue;
 		}
 		seen[slot - SupervisorState->slots] = true;
 		pgeb_confirm_slot(slot);
@@ -233,7 +224,7 @@ publish(Oid database_id, WantedWorker *wanted, int count)
 							   pgeb_base_workers_enabled ? "no longer registered" :
 							   "paused by pg_extension_base.base_workers_enabled");
 		else
-			slot->state = SLOT_FREE;
+			pgeb_free_slot(slot);
 	}
 
 	if (missing > 0 && !SupervisorState->registry_full)
@@ -248,5 +239,5 @@ publish(Oid database_id, WantedWorker *wanted, int count)
 		if (SupervisorState->starters[i].database_id == database_id)
 			SupervisorState->starters[i].published = true;
 
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 }

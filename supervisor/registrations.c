@@ -11,7 +11,16 @@
  * again (the table is not a configuration table, so its rows are never
  * dumped twice).  Every change sets a flag that makes the end of the
  * transaction wake the server starter (stop.c); nothing starts before the
- * COMMIT, see database_starter.c.
+ * COMMIT, see database_starter.c.  A removal (deregister, DROP EXTENSION
+ * through ddl_hooks.c) then stops the workers and waits (stop.c).
+ *
+ * Calls go one way: ddl_hooks.c calls this file, this file calls stop.c
+ * and registry.c, neither of which calls back.
+ *
+ * Locks: the rows are changed through SPI, under the table's ROW EXCLUSIVE
+ * lock, which the database starter waits out (database_starter.c).  Of
+ * SupervisorState->lock, only GetBaseWorkerPid takes it, shared, to read
+ * one slot; stop.c takes it to stop.
  *
  *-------------------------------------------------------------------------
  */
@@ -42,6 +51,7 @@ static int	run_query(const char *sql, int nargs, Oid *types, Datum *values,
 					  bool read_only, List **ids);
 static void deregister(const char *name, int32 worker_id, bool missing_ok);
 static List *for_worker(const char *statement, const char *name, int32 worker_id);
+static List *delete_registrations_of_extension(const char *extension_name);
 
 /* extension_base.workers in this database, or InvalidOid */
 Oid
@@ -136,12 +146,12 @@ GetBaseWorkerPid(int32 workerId)
 	int			pid = 0;
 
 	pgeb_require_registry();
-	LWLockAcquire(SupervisorState->lock, LW_SHARED);
+	pgeb_lock_registry(LW_SHARED);
 	slot = pgeb_find_slot(MyDatabaseId, workerId);
 	if (slot != NULL && slot->state != SLOT_STOPPING &&
 		slot->state != SLOT_RESUMING)
 		pid = slot->pid;
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 	return pid;
 }
 
@@ -222,12 +232,39 @@ deregister(const char *name, int32 worker_id, bool missing_ok)
 }
 
 /*
- * DROP EXTENSION: remove the extension's registrations.  Runs as the owner
- * of the table, since the extension's owner (who may drop it) need not be
- * allowed to write the table.  Returns the ids removed.
+ * DROP EXTENSION (the object-access hook, ddl_hooks.c): remove the
+ * extension's registrations and stop its workers.  Dropping the supervisor
+ * itself takes the table, and so every registration: every worker of this
+ * database stops.
  */
-List *
-pgeb_delete_registrations_of_extension(const char *extension_name)
+void
+pgeb_extension_dropped(Oid extension_id)
+{
+	char	   *name = get_extension_name(extension_id);
+
+	if (name == NULL)
+		return;
+	if (strcmp(name, SUPERVISOR_MODULE_NAME) == 0)
+	{
+		/* the registrations go with the table: stop every worker here */
+		pgeb_note_registrations_changed();
+		pgeb_stop_workers_and_wait(MyDatabaseId, InvalidOid, 0,
+								   "pg_extension_base_supervisor was dropped");
+		return;
+	}
+	if (delete_registrations_of_extension(name) != NIL)
+		pgeb_note_registrations_changed();
+	pgeb_stop_workers_and_wait(MyDatabaseId, extension_id, 0,
+							   "extension was dropped");
+}
+
+/*
+ * Remove an extension's registrations.  Runs as the owner of the table,
+ * since the extension's owner (who may drop it) need not be allowed to
+ * write the table.  Returns the ids removed.
+ */
+static List *
+delete_registrations_of_extension(const char *extension_name)
 {
 	Oid			table = pgeb_registrations_table();
 	Oid			types[1] = {NAMEOID};

@@ -30,6 +30,15 @@
  *	  sets the server starter's latch (after releasing the lock); the server
  *	  starter consumes them.
  *
+ * Every exclusive hold goes through pgeb_lock_registry() and
+ * pgeb_unlock_registry(): in an assert-enabled build (USE_ASSERT_CHECKING,
+ * see PGEB_ASSERT in supervisor/README.md) the release first checks the
+ * registry's invariants (pgeb_check_registry), so every change of shared
+ * state is checked before another process can see it.  A slot's state
+ * changes only in pgeb_set_slot_state() (and pgeb_claim_free_slot() for a
+ * free slot), with the lock held exclusively, along the transitions drawn
+ * in supervisor/README.md (slot_transitions below).
+ *
  * Who waits for whom: a backend that stopped workers sleeps on stopped_cv
  * until the processes are gone; the server starter terminates them and
  * broadcasts stopped_cv after every pass in which a process exited.  The
@@ -51,6 +60,62 @@
 #include "supervisor.h"
 
 SupervisorShared *SupervisorState = NULL;
+
+/*
+ * The transitions of a worker slot, exactly those drawn in
+ * supervisor/README.md ("Worker slot states"): slot_transitions[from][to].
+ * Setting a slot to the state it is in is no transition and always allowed.
+ */
+#define SLOT_STATES (SLOT_RESUMING + 1)
+static const bool slot_transitions[SLOT_STATES][SLOT_STATES] = {
+	[SLOT_FREE] = {
+		[SLOT_WANTED] = true,	/* a scan found it registered */
+	},
+	[SLOT_WANTED] = {
+		[SLOT_STARTING] = true, /* registered with the postmaster */
+		[SLOT_STOPPING] = true,
+		[SLOT_FREE] = true,		/* no process, no longer registered */
+	},
+	[SLOT_STARTING] = {
+		[SLOT_RUNNING] = true,	/* its process called in */
+		[SLOT_WANTED] = true,	/* exited (returned -1, asked to stop) or
+								 * orphaned by a server starter that exited */
+		[SLOT_WAITING] = true,	/* exited: returned N > 0, or failed */
+		[SLOT_DONE] = true,		/* exited: returned 0 */
+		[SLOT_STOPPING] = true,
+	},
+	[SLOT_RUNNING] = {
+		[SLOT_WANTED] = true,
+		[SLOT_WAITING] = true,
+		[SLOT_DONE] = true,
+		[SLOT_STOPPING] = true,
+	},
+	[SLOT_WAITING] = {
+		[SLOT_WANTED] = true,	/* next start reached, or wakeup_worker() */
+		[SLOT_STOPPING] = true,
+		[SLOT_FREE] = true,
+	},
+	[SLOT_DONE] = {
+		[SLOT_WANTED] = true,	/* wakeup_worker() */
+		[SLOT_STOPPING] = true,
+		[SLOT_FREE] = true,
+	},
+	[SLOT_STOPPING] = {
+		[SLOT_FREE] = true,		/* the stop committed and the process is gone */
+		[SLOT_WANTED] = true,	/* given back */
+		[SLOT_RUNNING] = true,	/* given back while its process still runs */
+		[SLOT_WAITING] = true,	/* given back to what it was */
+		[SLOT_DONE] = true,
+		[SLOT_RESUMING] = true, /* given back, unconfirmed */
+	},
+	[SLOT_RESUMING] = {
+		[SLOT_WANTED] = true,	/* confirmed: back to what it was */
+		[SLOT_WAITING] = true,
+		[SLOT_DONE] = true,
+		[SLOT_STOPPING] = true,
+		[SLOT_FREE] = true,		/* a scan did not find it */
+	},
+};
 
 Size
 pgeb_registry_size(void)
@@ -87,17 +152,218 @@ pgeb_require_registry(void)
 	pgeb_require_loaded(SupervisorState, SUPERVISOR_MODULE_NAME);
 }
 
+/* Take the registry's lock. */
+void
+pgeb_lock_registry(LWLockMode mode)
+{
+	LWLockAcquire(SupervisorState->lock, mode);
+}
+
+/*
+ * Release the registry's lock; after an exclusive hold, in an
+ * assert-enabled build, check first that the changes kept the invariants.
+ */
+void
+pgeb_unlock_registry(void)
+{
+#ifdef USE_ASSERT_CHECKING
+	if (LWLockHeldByMeInMode(SupervisorState->lock, LW_EXCLUSIVE))
+		pgeb_check_registry();
+#endif
+	LWLockRelease(SupervisorState->lock);
+}
+
+/* Whether a slot's state was last written by the functions below. */
+static inline bool
+slot_state_written_by_setter(const WorkerSlot *slot)
+{
+	return slot->state == slot->state_written;
+}
+
+/*
+ * The invariants of the registry, asserted; the lock is held.  Only
+ * assert-enabled builds call it (pgeb_unlock_registry).
+ */
+void
+pgeb_check_registry(void)
+{
+#ifdef USE_ASSERT_CHECKING
+	SupervisorShared *shared = SupervisorState;
+
+	Assert(LWLockHeldByMe(shared->lock));
+	Assert(shared->num_slots == pgeb_max_base_workers);
+	Assert(shared->num_dirty >= 0 && shared->num_dirty <= MAX_DIRTY_DATABASES);
+
+	for (int i = 0; i < shared->num_slots; i++)
+	{
+		WorkerSlot *slot = &shared->slots[i];
+
+		/*
+		 * Written only by pgeb_set_slot_state, pgeb_free_slot and
+		 * pgeb_claim_free_slot, which keep state_written equal: a slot
+		 * whose state was written anywhere else fails here.
+		 */
+		Assert(slot_state_written_by_setter(slot));
+		Assert(slot->state >= SLOT_FREE && slot->state < SLOT_STATES);
+
+		/* the process fields describe a process only while there is one */
+		if (!slot->has_process)
+			Assert(slot->pid == 0 && !slot->connected && !slot->terminate_sent);
+		/* a process was launched with a generation it can check */
+		if (slot->has_process)
+			Assert(slot->generation != 0);
+
+		switch (slot->state)
+		{
+			case SLOT_FREE:
+				Assert(!slot->has_process && slot->stopper_pid == 0);
+				break;
+			case SLOT_STARTING:
+			case SLOT_RUNNING:
+				Assert(slot->has_process);
+				break;
+			case SLOT_WAITING:
+			case SLOT_DONE:
+				Assert(!slot->has_process);
+				break;
+			case SLOT_WANTED:
+				/* a process given back by a rollback is being stopped */
+				Assert(!slot->has_process || slot->terminate_sent);
+				break;
+			case SLOT_STOPPING:
+				/* a backend settles it, or the server starter frees it on exit */
+				Assert(slot->stopper_pid != 0 || slot->has_process);
+				Assert(slot->state_before_stop != SLOT_FREE &&
+					   slot->state_before_stop != SLOT_STOPPING &&
+					   slot->state_before_stop != SLOT_RESUMING);
+				break;
+			case SLOT_RESUMING:
+				/* only a removal that reached it makes a slot wait */
+				Assert(slot->unconfirmed);
+				Assert(!slot->has_process || slot->terminate_sent);
+				break;
+		}
+		if (slot->state != SLOT_STOPPING)
+			Assert(slot->stopper_pid == 0);
+
+		/* one slot per (database, worker) */
+		if (slot->state != SLOT_FREE)
+			for (int j = i + 1; j < shared->num_slots; j++)
+				Assert(shared->slots[j].state == SLOT_FREE ||
+					   shared->slots[j].database_id != slot->database_id ||
+					   shared->slots[j].worker_id != slot->worker_id);
+	}
+
+	for (int b = 0; b < MAX_DATABASE_BLOCKS; b++)
+	{
+		DatabaseBlock *block = &shared->blocks[b];
+
+		if (!OidIsValid(block->database_id))
+			Assert(block->backend_pid == 0 && !block->dropping);
+		else
+			Assert(block->backend_pid != 0);
+	}
+	for (int i = 0; i < MAX_DATABASE_STARTERS; i++)
+	{
+		DatabaseStarterSlot *starter = &shared->starters[i];
+
+		if (!OidIsValid(starter->database_id))
+			Assert(starter->pid == 0 && !starter->published &&
+				   !starter->needs_restart);
+	}
+#endif
+}
+
+/* Whether a slot may go from one state to another (supervisor/README.md). */
+bool
+pgeb_slot_transition_allowed(WorkerSlotState from, WorkerSlotState to)
+{
+	if (from < SLOT_FREE || from >= SLOT_STATES ||
+		to < SLOT_FREE || to >= SLOT_STATES)
+		return false;
+	return from == to || slot_transitions[from][to];
+}
+
+/*
+ * The only place a slot's state changes (besides pgeb_claim_free_slot):
+ * along a transition drawn in supervisor/README.md, with the lock held
+ * exclusively.  The other fields are the caller's, and the invariants of
+ * pgeb_check_registry must hold again when it releases the lock.
+ */
+void
+pgeb_set_slot_state(WorkerSlot *slot, WorkerSlotState next)
+{
+	Assert(LWLockHeldByMeInMode(SupervisorState->lock, LW_EXCLUSIVE));
+	Assert(slot >= SupervisorState->slots &&
+		   slot < SupervisorState->slots + SupervisorState->num_slots);
+	Assert(slot->state == slot->state_written);
+	Assert(pgeb_slot_transition_allowed(slot->state, next));
+	Assert(next != SLOT_FREE);	/* slots are freed by pgeb_free_slot */
+
+	slot->state = next;
+	slot->state_written = next;
+}
+
+/*
+ * Forget a slot's worker: the slot goes back to SLOT_FREE.  Its generation
+ * stays, so that a late process of an earlier launch never takes it for
+ * its own.  Lock held exclusively; the slot has no process.
+ */
+void
+pgeb_free_slot(WorkerSlot *slot)
+{
+	Assert(LWLockHeldByMeInMode(SupervisorState->lock, LW_EXCLUSIVE));
+	Assert(slot->state == slot->state_written);
+	Assert(pgeb_slot_transition_allowed(slot->state, SLOT_FREE));
+	Assert(!slot->has_process);
+
+	Assert(slot->stopper_pid == 0);
+
+	slot->state = SLOT_FREE;
+	slot->state_written = SLOT_FREE;
+}
+
+/*
+ * Take a free slot for a worker a scan found registered (SLOT_FREE ->
+ * SLOT_WANTED): every field starts from zero but the generation (see
+ * pgeb_free_slot).  NULL when the registry is full.  Lock held
+ * exclusively.
+ */
+WorkerSlot *
+pgeb_claim_free_slot(Oid database_id, int32 worker_id)
+{
+	Assert(LWLockHeldByMeInMode(SupervisorState->lock, LW_EXCLUSIVE));
+	Assert(pgeb_find_slot(database_id, worker_id) == NULL);
+
+	for (int i = 0; i < SupervisorState->num_slots; i++)
+	{
+		WorkerSlot *slot = &SupervisorState->slots[i];
+		uint32		generation = slot->generation;
+
+		if (slot->state != SLOT_FREE)
+			continue;
+		Assert(slot->state_written == SLOT_FREE && !slot->has_process);
+		memset(slot, 0, sizeof(WorkerSlot));
+		slot->generation = generation;
+		slot->database_id = database_id;
+		slot->worker_id = worker_id;
+		pgeb_set_slot_state(slot, SLOT_WANTED);
+		return slot;
+	}
+	return NULL;
+}
+
 /* Set the server starter's latch; call without holding the lock. */
 void
 pgeb_wake_server_starter(void)
 {
 	PGPROC	   *proc;
 
-	LWLockAcquire(SupervisorState->lock, LW_SHARED);
+	pgeb_lock_registry(LW_SHARED);
 	proc = SupervisorState->server_starter;
 	if (proc != NULL)
 		SetLatch(&proc->procLatch);
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 }
 
 /*
@@ -110,7 +376,7 @@ pgeb_mark_database_dirty(Oid database_id, bool refresh)
 {
 	int			i;
 
-	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	pgeb_lock_registry(LW_EXCLUSIVE);
 	SupervisorState->refresh_databases |= refresh;
 	if (!OidIsValid(database_id))
 		SupervisorState->scan_all = true;
@@ -127,7 +393,7 @@ pgeb_mark_database_dirty(Oid database_id, bool refresh)
 				SupervisorState->scan_all = true;
 		}
 	}
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 }
 
 /* Is DDL waiting for this database to be free?  Caller holds the lock. */
@@ -164,12 +430,16 @@ void
 pgeb_mark_stopping(WorkerSlot *slot, int stopper_pid, SubTransactionId subxid,
 				   bool resume_on_commit, const char *reason)
 {
+	Assert(slot->state != SLOT_FREE);
+	/* nobody but the server starter would ever free it */
+	Assert(stopper_pid != 0 || slot->has_process);
+
 	if (slot->state != SLOT_STOPPING && slot->state != SLOT_RESUMING)
 	{
 		slot->state_before_stop = slot->state;
 		slot->next_start_before_stop = slot->next_start;
 	}
-	slot->state = SLOT_STOPPING;
+	pgeb_set_slot_state(slot, SLOT_STOPPING);
 	slot->stopper_pid = stopper_pid;
 	slot->stopper_subxid = subxid;
 	slot->resume_on_commit = resume_on_commit;
@@ -188,20 +458,24 @@ pgeb_give_back_slot(WorkerSlot *slot)
 {
 	WorkerSlotState before = slot->state_before_stop;
 
+	/* a stopped slot, or (pgeb_confirm_slot) a confirmed resuming one */
+	Assert(slot->state == SLOT_STOPPING ||
+		   (slot->state == SLOT_RESUMING && !slot->unconfirmed));
+
 	slot->stopper_pid = 0;
 	slot->stopper_subxid = InvalidSubTransactionId;
 	if (slot->has_process && !slot->terminate_sent)
-		slot->state = SLOT_RUNNING;
+		pgeb_set_slot_state(slot, SLOT_RUNNING);
 	else if (slot->unconfirmed)
-		slot->state = SLOT_RESUMING;
+		pgeb_set_slot_state(slot, SLOT_RESUMING);
 	else if ((before == SLOT_DONE || before == SLOT_WAITING) && !slot->has_process)
 	{
-		slot->state = before;
+		pgeb_set_slot_state(slot, before);
 		slot->next_start = slot->next_start_before_stop;
 	}
 	else
 	{
-		slot->state = SLOT_WANTED;
+		pgeb_set_slot_state(slot, SLOT_WANTED);
 		slot->next_start = 0;
 	}
 }
@@ -222,6 +496,8 @@ pgeb_give_back_slot(WorkerSlot *slot)
 void
 pgeb_note_removal_behind_stop(WorkerSlot *slot)
 {
+	Assert(LWLockHeldByMeInMode(SupervisorState->lock, LW_EXCLUSIVE));
+	Assert(slot->state == SLOT_STOPPING);
 	slot->unconfirmed = true;
 }
 
@@ -234,6 +510,7 @@ pgeb_note_removal_behind_stop(WorkerSlot *slot)
 void
 pgeb_resume_unsettled_slot(WorkerSlot *slot)
 {
+	Assert(slot->state == SLOT_STOPPING && slot->stopper_pid != 0);
 	slot->unconfirmed = true;
 	pgeb_give_back_slot(slot);
 }
@@ -245,6 +522,7 @@ pgeb_resume_unsettled_slot(WorkerSlot *slot)
 void
 pgeb_confirm_slot(WorkerSlot *slot)
 {
+	Assert(LWLockHeldByMeInMode(SupervisorState->lock, LW_EXCLUSIVE));
 	if (!slot->unconfirmed)
 		return;
 	slot->unconfirmed = false;

@@ -26,6 +26,14 @@
  * workers, whether a scan is due.  Everything other processes must see is
  * in the registry (registry.c, whose header states the lock protocol).
  *
+ * Locks: SupervisorState->lock, exclusive for every change it makes (the
+ * events it consumes, starter entries, the process fields and state of
+ * slots, blocks of dead backends), shared to look at events and blocks.
+ * It holds it while it registers or terminates processes through the
+ * postmaster and while it writes its rare LOG lines, never while it
+ * sleeps, reads pg_database or waits for a process.  Its worker handles are
+ * local and match the slots' has_process (check_handles).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -109,6 +117,7 @@ static bool register_process(const char *function, const char *type,
 							 const char *name, Datum main_arg, uint32 generation,
 							 BackgroundWorkerHandle **handle);
 static bool own_starter_running(void);
+static void check_handles(void);
 static void note_out_of_slots(TimestampTz now, int waiting);
 static long ms_until(TimestampTz now, TimestampTz then);
 
@@ -166,11 +175,11 @@ pgeb_server_starter_main(Datum arg)
 
 	adopt_orphans();
 
-	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	pgeb_lock_registry(LW_EXCLUSIVE);
 	SupervisorState->server_starter = MyProc;
 	SupervisorState->scan_all = true;
 	SupervisorState->refresh_databases = true;
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 	before_shmem_exit(forget_server_starter, (Datum) 0);
 
 	for (;;)
@@ -232,11 +241,11 @@ pgeb_server_starter_main(Datum arg)
 		timeout = Min(timeout, ms_until(now, next_refresh));
 
 		/* events raised during this pass (also by this pass) are due now */
-		LWLockAcquire(SupervisorState->lock, LW_SHARED);
+		pgeb_lock_registry(LW_SHARED);
 		if (SupervisorState->scan_all || SupervisorState->num_dirty > 0 ||
 			SupervisorState->refresh_databases)
 			timeout = 0;
-		LWLockRelease(SupervisorState->lock);
+		pgeb_unlock_registry();
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 Max(timeout, 1),
@@ -248,9 +257,9 @@ pgeb_server_starter_main(Datum arg)
 static void
 forget_server_starter(int code, Datum arg)
 {
-	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	pgeb_lock_registry(LW_EXCLUSIVE);
 	SupervisorState->server_starter = NULL;
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 }
 
 /*
@@ -269,7 +278,7 @@ adopt_orphans(void)
 	TimestampTz give_up = TimestampTzPlusMilliseconds(now, ORPHAN_WAIT_MS);
 
 	/* a process that starts late sees a new generation and exits */
-	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	pgeb_lock_registry(LW_EXCLUSIVE);
 	for (int i = 0; i < SupervisorState->num_slots; i++)
 	{
 		WorkerSlot *slot = &SupervisorState->slots[i];
@@ -283,7 +292,7 @@ adopt_orphans(void)
 	for (int i = 0; i < MAX_DATABASE_STARTERS; i++)
 		if (SupervisorState->starters[i].pid != 0)
 			pids = lappend_int(pids, SupervisorState->starters[i].pid);
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 
 	/* stop them; backends waiting for them keep waiting meanwhile */
 	foreach(lc, pids)
@@ -301,7 +310,7 @@ adopt_orphans(void)
 		}
 	}
 
-	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	pgeb_lock_registry(LW_EXCLUSIVE);
 	for (int i = 0; i < SupervisorState->num_slots; i++)
 	{
 		WorkerSlot *slot = &SupervisorState->slots[i];
@@ -314,14 +323,14 @@ adopt_orphans(void)
 		slot->pid = 0;
 		if (slot->state == SLOT_STARTING || slot->state == SLOT_RUNNING)
 		{
-			slot->state = SLOT_WANTED;
+			pgeb_set_slot_state(slot, SLOT_WANTED);
 			slot->next_start = now;
 		}
 		else if (slot->state == SLOT_STOPPING && slot->stopper_pid == 0)
-			slot->state = SLOT_FREE;
+			pgeb_free_slot(slot);
 	}
 	memset(SupervisorState->starters, 0, sizeof(SupervisorState->starters));
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 
 	if (pids != NIL)
 		ereport(LOG,
@@ -333,7 +342,7 @@ adopt_orphans(void)
 static void
 take_events(bool *refresh, bool *scan_all, List **dirty)
 {
-	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	pgeb_lock_registry(LW_EXCLUSIVE);
 	*refresh = SupervisorState->refresh_databases;
 	*scan_all = SupervisorState->scan_all;
 	for (int i = 0; i < SupervisorState->num_dirty; i++)
@@ -344,7 +353,7 @@ take_events(bool *refresh, bool *scan_all, List **dirty)
 		SupervisorState->registry_full = false;
 	SupervisorState->scan_all = false;
 	SupervisorState->refresh_databases = false;
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 }
 
 /* A scan of this database is due; a running starter scans again after. */
@@ -354,14 +363,14 @@ want_scan(KnownDatabase *db)
 	if (!db->eligible)
 		return;
 	db->scan_wanted = true;
-	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	pgeb_lock_registry(LW_EXCLUSIVE);
 	for (int i = 0; i < MAX_DATABASE_STARTERS; i++)
 		if (SupervisorState->starters[i].database_id == db->database_id)
 		{
 			SupervisorState->starters[i].needs_restart = true;
 			db->scan_wanted = false;
 		}
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 }
 
 /* Re-read pg_database (a shared catalog: no database connection needed). */
@@ -432,7 +441,7 @@ refresh_databases(void)
 static void
 release_database_slots(Oid database_id, const char *reason)
 {
-	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	pgeb_lock_registry(LW_EXCLUSIVE);
 	for (int i = 0; i < SupervisorState->num_slots; i++)
 	{
 		WorkerSlot *slot = &SupervisorState->slots[i];
@@ -444,11 +453,11 @@ release_database_slots(Oid database_id, const char *reason)
 		if (slot->has_process)
 			pgeb_mark_stopping(slot, 0, InvalidSubTransactionId, false, reason);
 		else
-			slot->state = SLOT_FREE;
+			pgeb_free_slot(slot);
 	}
 	if (SupervisorState->registry_full)
 		SupervisorState->scan_all = true;
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 }
 
 /* Returns whether any starter exited. */
@@ -472,20 +481,20 @@ reap_starters(TimestampTz now)
 		status = GetBackgroundWorkerPid(starter_handles[i], &pid);
 		if (status == BGWH_STARTED)
 		{
-			LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+			pgeb_lock_registry(LW_EXCLUSIVE);
 			starter->pid = pid;
-			LWLockRelease(SupervisorState->lock);
+			pgeb_unlock_registry();
 			continue;
 		}
 		if (status == BGWH_NOT_YET_STARTED)
 			continue;
 
-		LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+		pgeb_lock_registry(LW_EXCLUSIVE);
 		database_id = starter->database_id;
 		published = starter->published;
 		needs_restart = starter->needs_restart;
 		memset(starter, 0, sizeof(DatabaseStarterSlot));
-		LWLockRelease(SupervisorState->lock);
+		pgeb_unlock_registry();
 		pfree(starter_handles[i]);
 		starter_handles[i] = NULL;
 		starter_terminated[i] = false;
@@ -529,7 +538,7 @@ reap_workers(TimestampTz now)
 		status = GetBackgroundWorkerPid(worker_handles[i], &pid);
 		if (status == BGWH_NOT_YET_STARTED)
 			continue;
-		LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+		pgeb_lock_registry(LW_EXCLUSIVE);
 		if (status == BGWH_STARTED)
 			slot->pid = pid;
 		else
@@ -537,7 +546,7 @@ reap_workers(TimestampTz now)
 			worker_exited(slot, now);
 			exited = true;
 		}
-		LWLockRelease(SupervisorState->lock);
+		pgeb_unlock_registry();
 		if (status != BGWH_STARTED)
 		{
 			pfree(worker_handles[i]);
@@ -570,7 +579,7 @@ worker_exited(WorkerSlot *slot, TimestampTz now)
 				 slot->stop_reason);
 		if (slot->stopper_pid == 0)
 		{
-			slot->state = SLOT_FREE;
+			pgeb_free_slot(slot);
 			if (SupervisorState->registry_full)
 				SupervisorState->scan_all = true;
 		}
@@ -582,7 +591,7 @@ worker_exited(WorkerSlot *slot, TimestampTz now)
 	else if (asked_to_stop)
 	{
 		/* a rollback gave it back while it was being stopped */
-		slot->state = SLOT_WANTED;
+		pgeb_set_slot_state(slot, SLOT_WANTED);
 		slot->next_start = now;
 		strlcpy(slot->last_exit_reason, "stopped, then resumed by a rollback",
 				EXIT_REASON_LEN);
@@ -596,16 +605,16 @@ worker_exited(WorkerSlot *slot, TimestampTz now)
 				 value);
 		if (value == -1)
 		{
-			slot->state = SLOT_WANTED;
+			pgeb_set_slot_state(slot, SLOT_WANTED);
 			slot->next_start = now;
 		}
 		else if (value > 0)
 		{
-			slot->state = SLOT_WAITING;
+			pgeb_set_slot_state(slot, SLOT_WAITING);
 			slot->next_start = TimestampTzPlusMilliseconds(now, Min(value, (int64) INT_MAX));
 		}
 		else
-			slot->state = SLOT_DONE;
+			pgeb_set_slot_state(slot, SLOT_DONE);
 	}
 	else
 	{
@@ -618,7 +627,7 @@ worker_exited(WorkerSlot *slot, TimestampTz now)
 			delay *= 2;
 		delay = Min(delay, pgeb_worker_restart_backoff_max);
 
-		slot->state = SLOT_WAITING;
+		pgeb_set_slot_state(slot, SLOT_WAITING);
 		slot->next_start = TimestampTzPlusMilliseconds(now, delay);
 		snprintf(slot->last_exit_reason, EXIT_REASON_LEN, "failed: %s",
 				 slot->exit_message[0] ? slot->exit_message :
@@ -635,7 +644,7 @@ worker_exited(WorkerSlot *slot, TimestampTz now)
 static void
 enforce_stops(void)
 {
-	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	pgeb_lock_registry(LW_EXCLUSIVE);
 	for (int b = 0; b < MAX_DATABASE_BLOCKS; b++)
 	{
 		DatabaseBlock *block = &SupervisorState->blocks[b];
@@ -661,6 +670,11 @@ enforce_stops(void)
 		}
 	}
 
+	/*
+	 * A slot given back while its process lives is RUNNING unless that
+	 * process was asked to stop (pgeb_give_back_slot): a WANTED slot's
+	 * process is always on its way out (pgeb_check_registry asserts it).
+	 */
 	for (int i = 0; i < SupervisorState->num_slots; i++)
 	{
 		WorkerSlot *slot = &SupervisorState->slots[i];
@@ -672,10 +686,8 @@ enforce_stops(void)
 			TerminateBackgroundWorker(worker_handles[i]);
 			slot->terminate_sent = true;
 		}
-		else if (slot->state == SLOT_WANTED)
-			slot->state = SLOT_RUNNING; /* a rollback gave back a live worker */
 	}
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 }
 
 /*
@@ -690,7 +702,7 @@ release_dead_blockers(void)
 	List	   *dead = NIL;
 	ListCell   *lc;
 
-	LWLockAcquire(SupervisorState->lock, LW_SHARED);
+	pgeb_lock_registry(LW_SHARED);
 	for (int b = 0; b < MAX_DATABASE_BLOCKS; b++)
 	{
 		DatabaseBlock *block = &SupervisorState->blocks[b];
@@ -699,13 +711,13 @@ release_dead_blockers(void)
 			kill(block->backend_pid, 0) != 0 && errno == ESRCH)
 			dead = lappend_int(dead, block->backend_pid);
 	}
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 
 	foreach(lc, dead)
 	{
 		int			pid = lfirst_int(lc);
 
-		LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+		pgeb_lock_registry(LW_EXCLUSIVE);
 		for (int b = 0; b < MAX_DATABASE_BLOCKS; b++)
 			if (SupervisorState->blocks[b].backend_pid == pid)
 				memset(&SupervisorState->blocks[b], 0, sizeof(DatabaseBlock));
@@ -717,7 +729,7 @@ release_dead_blockers(void)
 				pgeb_resume_unsettled_slot(slot);
 		}
 		SupervisorState->scan_all = true;
-		LWLockRelease(SupervisorState->lock);
+		pgeb_unlock_registry();
 	}
 }
 
@@ -749,9 +761,9 @@ launch_starters(TimestampTz now, long *timeout)
 			(out_of_slots && now < out_of_slots_until))
 			continue;			/* the next exit or retry wakes us */
 
-		LWLockAcquire(SupervisorState->lock, LW_SHARED);
+		pgeb_lock_registry(LW_SHARED);
 		blocked = pgeb_database_blocked(db->database_id);
-		LWLockRelease(SupervisorState->lock);
+		pgeb_unlock_registry();
 		if (blocked)
 			continue;
 
@@ -768,18 +780,18 @@ launch_starters(TimestampTz now, long *timeout)
 		 * Fill the starter's entry first: it may run, publish and look for
 		 * its entry before we would get to it.
 		 */
-		LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+		pgeb_lock_registry(LW_EXCLUSIVE);
 		memset(&SupervisorState->starters[free_index], 0, sizeof(DatabaseStarterSlot));
 		SupervisorState->starters[free_index].database_id = db->database_id;
-		LWLockRelease(SupervisorState->lock);
+		pgeb_unlock_registry();
 
 		if (!register_process("pgeb_database_starter_main", DATABASE_STARTER_TYPE,
 							  DATABASE_STARTER_TYPE, ObjectIdGetDatum(db->database_id),
 							  0, &starter_handles[free_index]))
 		{
-			LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+			pgeb_lock_registry(LW_EXCLUSIVE);
 			memset(&SupervisorState->starters[free_index], 0, sizeof(DatabaseStarterSlot));
-			LWLockRelease(SupervisorState->lock);
+			pgeb_unlock_registry();
 			if (own_starter_running())
 				continue;		/* its exit frees a slot and wakes us */
 			note_out_of_slots(now, 1);
@@ -796,7 +808,7 @@ launch_workers(TimestampTz now, long *timeout)
 {
 	int			waiting = 0;
 
-	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	pgeb_lock_registry(LW_EXCLUSIVE);
 	for (int i = 0; i < SupervisorState->num_slots; i++)
 	{
 		WorkerSlot *slot = &SupervisorState->slots[i];
@@ -804,7 +816,7 @@ launch_workers(TimestampTz now, long *timeout)
 		KnownDatabase *db;
 
 		if (slot->state == SLOT_WAITING && slot->next_start <= now)
-			slot->state = SLOT_WANTED;
+			pgeb_set_slot_state(slot, SLOT_WANTED);
 		if (slot->state != SLOT_WANTED || slot->has_process)
 		{
 			if (slot->state == SLOT_WAITING)
@@ -839,14 +851,15 @@ launch_workers(TimestampTz now, long *timeout)
 				note_out_of_slots(now, waiting);
 			continue;
 		}
-		slot->state = SLOT_STARTING;
+		pgeb_set_slot_state(slot, SLOT_STARTING);
 		slot->has_process = true;
 		slot->connected = false;
 		slot->terminate_sent = false;
 		slot->pid = 0;
 		slot->last_start = now;
 	}
-	LWLockRelease(SupervisorState->lock);
+	check_handles();
+	pgeb_unlock_registry();
 
 	if (out_of_slots)
 	{
@@ -878,6 +891,22 @@ register_process(const char *function, const char *type, const char *name,
 	ok = RegisterDynamicBackgroundWorker(&bgw, handle);
 	MemoryContextSwitchTo(old);
 	return ok;
+}
+
+/*
+ * A slot has a process exactly when this process holds a handle for it:
+ * has_process is set only with a handle here, and cleared only when the
+ * postmaster reported the exit (or by adopt_orphans, before any handle
+ * exists).  Lock held.
+ */
+static void
+check_handles(void)
+{
+#ifdef USE_ASSERT_CHECKING
+	Assert(LWLockHeldByMe(SupervisorState->lock));
+	for (int i = 0; i < SupervisorState->num_slots; i++)
+		Assert(SupervisorState->slots[i].has_process == (worker_handles[i] != NULL));
+#endif
 }
 
 /*

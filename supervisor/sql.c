@@ -10,6 +10,14 @@
  * other databases' workers, need a superuser; EXECUTE on the first three is
  * also revoked from PUBLIC by the install script.
  *
+ * Locks: SupervisorState->lock, shared to copy slots and starters out
+ * (list_*), exclusive for wakeup_worker, which moves one slot to
+ * SLOT_WANTED; no error is raised while it is held.
+ *
+ * A build with -DPGEB_INJECT_SLOT_FAULTS (only t/028_slot_state_machine.pl
+ * makes one) breaks the state machine on request in wakeup_worker, to show
+ * that the registry's assertions catch it: see inject_slot_fault.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -19,6 +27,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
@@ -36,6 +45,9 @@ PG_FUNCTION_INFO_V1(pgeb_list_database_starters);
 
 static void require_arguments(FunctionCallInfo fcinfo, int count);
 static void wakeup(const char *name, int32 worker_id);
+#ifdef PGEB_INJECT_SLOT_FAULTS
+static void inject_slot_fault(WorkerSlot *slot);
+#endif
 
 /* register_worker(worker_name text, entry_point regproc) returns bigint */
 Datum
@@ -118,17 +130,43 @@ wakeup(const char *name, int32 worker_id)
 	if (id == 0)
 		pgeb_report_unknown_worker(name, worker_id);
 
-	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	pgeb_lock_registry(LW_EXCLUSIVE);
 	slot = pgeb_find_slot(MyDatabaseId, id);
 	if (slot != NULL && (slot->state == SLOT_WAITING || slot->state == SLOT_DONE ||
 						 slot->state == SLOT_WANTED))
 	{
-		slot->state = SLOT_WANTED;
+		pgeb_set_slot_state(slot, SLOT_WANTED);
 		slot->next_start = 0;
 	}
-	LWLockRelease(SupervisorState->lock);
+#ifdef PGEB_INJECT_SLOT_FAULTS
+	inject_slot_fault(slot);
+#endif
+	pgeb_unlock_registry();
 	pgeb_wake_server_starter();
 }
+
+#ifdef PGEB_INJECT_SLOT_FAULTS
+/*
+ * Test builds only: break the state machine as the placeholder setting
+ * pgeb_test.inject_slot_fault asks, with the lock held exclusively.
+ *	- illegal_transition: SLOT_RESUMING from a state other than
+ *	  SLOT_STOPPING, through pgeb_set_slot_state, whose assertion fails;
+ *	- outside_write: a state written directly, which the check of
+ *	  pgeb_unlock_registry finds (state differs from state_written).
+ */
+static void
+inject_slot_fault(WorkerSlot *slot)
+{
+	const char *fault = GetConfigOption("pgeb_test.inject_slot_fault", true, false);
+
+	if (slot == NULL || fault == NULL)
+		return;
+	if (strcmp(fault, "illegal_transition") == 0 && slot->state != SLOT_STOPPING)
+		pgeb_set_slot_state(slot, SLOT_RESUMING);
+	else if (strcmp(fault, "outside_write") == 0)
+		slot->state = (slot->state == SLOT_DONE ? SLOT_WAITING : SLOT_DONE);
+}
+#endif
 
 /*
  * list_base_workers(): every slot in use; a non-superuser sees only the
@@ -143,7 +181,7 @@ pgeb_list_base_workers(PG_FUNCTION_ARGS)
 	pgeb_require_registry();
 	InitMaterializedSRF(fcinfo, 0);
 
-	LWLockAcquire(SupervisorState->lock, LW_SHARED);
+	pgeb_lock_registry(LW_SHARED);
 	for (int i = 0; i < SupervisorState->num_slots; i++)
 	{
 		WorkerSlot *slot = &SupervisorState->slots[i];
@@ -172,7 +210,7 @@ pgeb_list_base_workers(PG_FUNCTION_ARGS)
 			slot->next_start == 0;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 	return (Datum) 0;
 }
 
@@ -186,7 +224,7 @@ pgeb_list_database_starters(PG_FUNCTION_ARGS)
 	pgeb_require_registry();
 	InitMaterializedSRF(fcinfo, 0);
 
-	LWLockAcquire(SupervisorState->lock, LW_SHARED);
+	pgeb_lock_registry(LW_SHARED);
 	for (int i = 0; i < MAX_DATABASE_STARTERS; i++)
 	{
 		DatabaseStarterSlot *starter = &SupervisorState->starters[i];
@@ -201,7 +239,7 @@ pgeb_list_database_starters(PG_FUNCTION_ARGS)
 		values[2] = BoolGetDatum(starter->needs_restart);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 	return (Datum) 0;
 }
 

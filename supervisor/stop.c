@@ -1,18 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * stop.c
- *	  Backends stopping base workers before their command returns, and
- *	  giving them back when the transaction rolls back.
+ *	  The stop mechanism: a backend stops base workers before its command
+ *	  returns, and the end of its (sub)transaction settles what it stopped.
  *
- * Three ways a backend stops workers:
- *	- deregister_worker (registrations.c) stops one worker;
- *	- DROP EXTENSION, also through DROP SCHEMA ... CASCADE and DROP OWNED:
- *	  the object-access hook sees the extension being dropped, removes its
- *	  registrations and stops its workers;
- *	- database DDL that needs the database free of other connections
- *	  (DROP DATABASE, CREATE DATABASE ... TEMPLATE, ALTER DATABASE RENAME /
- *	  SET TABLESPACE): the ProcessUtility hook blocks the database, so that
- *	  no worker or database starter runs there, and waits.
+ * Two ways to stop, both called from above (registrations.c for
+ * deregister_worker and DROP EXTENSION, ddl_hooks.c for database DDL):
+ *	- pgeb_stop_workers_and_wait: the workers of this database that match
+ *	  (an extension, a worker id, or all);
+ *	- pgeb_block_database_and_wait: database DDL that needs the database
+ *	  free of other connections blocks it, so that no worker or database
+ *	  starter runs there until the transaction ends.
  * In each case the backend marks the slots SLOT_STOPPING with itself as
  * stopper, wakes the server starter (which terminates the processes) and
  * sleeps on stopped_cv until they are gone.  The wait checks for interrupts,
@@ -21,9 +19,21 @@
  * At the end of the transaction (or of a subtransaction that rolls back)
  * the callbacks settle what the backend stopped: a commit frees the slots,
  * except database DDL other than DROP DATABASE, after which they run again;
- * a rollback puts them back to SLOT_WANTED with no backoff, and the server
- * starter starts them at once.  Any change of registrations, committed or
- * not, also asks for a scan of the database.
+ * a rollback puts them back to what they were with no backoff, and the
+ * server starter starts them at once.  Any change of registrations,
+ * committed or not, and any database DDL also asks for a scan.
+ *
+ * Calls go one way: this file calls only registry.c, never registrations.c
+ * or ddl_hooks.c.
+ *
+ * Locks: SupervisorState->lock (registry.c has the whole protocol).
+ * Exclusive to mark slots stopping and add a block (the stop), and to free
+ * or give back this backend's slots and remove its blocks (the settlement):
+ * each is a short loop over the registry with no error, sleep or other
+ * lock of ours inside; the SIGTERMs are sent after the release.  Shared to
+ * look whether the stopped processes are still there, with ProcArrayLock
+ * taken inside it (BackendPidGetProc), never the reverse.  It sleeps on
+ * stopped_cv with no lock held.
  *
  *-------------------------------------------------------------------------
  */
@@ -32,16 +42,9 @@
 #include <signal.h>
 
 #include "access/xact.h"
-#include "catalog/objectaccess.h"
 #include "catalog/pg_database.h"
-#include "catalog/pg_extension.h"
-#include "commands/dbcommands.h"
-#include "commands/defrem.h"
-#include "commands/extension.h"
 #include "miscadmin.h"
-#include "nodes/parsenodes.h"
 #include "storage/procarray.h"
-#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/wait_event.h"
 
@@ -65,21 +68,9 @@ static bool database_ddl = false;
 static Oid	database_ddl_target = InvalidOid;
 static bool scan_all_at_end = false;
 
-static object_access_hook_type prev_object_access_hook = NULL;
-static ProcessUtility_hook_type prev_ProcessUtility = NULL;
-
 /* waiting for stopped processes (named on PostgreSQL 17+, see compat.h) */
 static uint32 stop_wait_event = 0;
 
-static void supervisor_object_access(ObjectAccessType access, Oid classId,
-									 Oid objectId, int subId, void *arg);
-static void supervisor_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
-									  bool readOnlyTree, ProcessUtilityContext context,
-									  ParamListInfo params, QueryEnvironment *queryEnv,
-									  DestReceiver *dest, QueryCompletion *qc);
-static void note_database_ddl(Oid database_id);
-static void block_database_and_wait(Oid database_id, bool dropping,
-									bool may_be_current);
 static void wait_for_processes(Oid database_id, Oid extension_id, int32 worker_id,
 							   bool starters_too);
 static bool processes_remain(Oid database_id, Oid extension_id, int32 worker_id,
@@ -93,20 +84,29 @@ static void end_of_subxact(SubXactEvent event, SubTransactionId mySubid,
 
 /* Called by _PG_init in the postmaster; every backend inherits them. */
 void
-pgeb_install_stop_hooks(void)
+pgeb_install_stop_callbacks(void)
 {
-	prev_object_access_hook = object_access_hook;
-	object_access_hook = supervisor_object_access;
-	prev_ProcessUtility = ProcessUtility_hook;
-	ProcessUtility_hook = supervisor_ProcessUtility;
 	RegisterXactCallback(end_of_xact, NULL);
 	RegisterSubXactCallback(end_of_subxact, NULL);
 }
 
+/* This transaction changed registrations: scan its database at the end. */
 void
 pgeb_note_registrations_changed(void)
 {
 	registrations_changed = true;
+}
+
+/*
+ * COMMIT / ROLLBACK PREPARED may change registrations of any database:
+ * scan every database at the end of this transaction.
+ */
+void
+pgeb_note_ddl_of_every_database(void)
+{
+	database_ddl = true;
+	database_ddl_target = InvalidOid;
+	scan_all_at_end = true;
 }
 
 /*
@@ -120,7 +120,7 @@ pgeb_stop_workers_and_wait(Oid database_id, Oid extension_id, int32 worker_id,
 	bool		running = false;
 	List	   *pids = NIL;
 
-	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	pgeb_lock_registry(LW_EXCLUSIVE);
 	for (int i = 0; i < SupervisorState->num_slots; i++)
 	{
 		WorkerSlot *slot = &SupervisorState->slots[i];
@@ -140,7 +140,7 @@ pgeb_stop_workers_and_wait(Oid database_id, Oid extension_id, int32 worker_id,
 		running |= slot->has_process;
 		pids = terminate_later(slot, pids);
 	}
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 
 	if (running)
 	{
@@ -179,135 +179,9 @@ terminate_now(List *pids)
 	pgeb_wake_server_starter();
 }
 
-static void
-supervisor_object_access(ObjectAccessType access, Oid classId, Oid objectId,
-						 int subId, void *arg)
-{
-	char	   *name;
-
-	if (prev_object_access_hook)
-		prev_object_access_hook(access, classId, objectId, subId, arg);
-
-	if (access != OAT_DROP || classId != ExtensionRelationId ||
-		SupervisorState == NULL)
-		return;
-
-	name = get_extension_name(objectId);
-	if (name == NULL)
-		return;
-	if (strcmp(name, SUPERVISOR_MODULE_NAME) == 0)
-	{
-		/* the registrations go with the table: stop every worker here */
-		registrations_changed = true;
-		pgeb_stop_workers_and_wait(MyDatabaseId, InvalidOid, 0,
-								   "pg_extension_base_supervisor was dropped");
-		return;
-	}
-	if (pgeb_delete_registrations_of_extension(name) != NIL)
-		registrations_changed = true;
-	pgeb_stop_workers_and_wait(MyDatabaseId, objectId, 0, "extension was dropped");
-}
-
-static void
-supervisor_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
-						  bool readOnlyTree, ProcessUtilityContext context,
-						  ParamListInfo params, QueryEnvironment *queryEnv,
-						  DestReceiver *dest, QueryCompletion *qc)
-{
-	Node	   *parsetree = pstmt->utilityStmt;
-
-	if (SupervisorState != NULL)
-	{
-		switch (nodeTag(parsetree))
-		{
-			case T_DropdbStmt:
-				{
-					DropdbStmt *stmt = (DropdbStmt *) parsetree;
-					Oid			database_id = get_database_oid(stmt->dbname, true);
-
-					/* in a transaction block core refuses it: leave it be */
-					if (!IsTransactionBlock())
-						block_database_and_wait(database_id, true, false);
-					break;
-				}
-			case T_CreatedbStmt:
-				{
-					CreatedbStmt *stmt = (CreatedbStmt *) parsetree;
-					const char *template = "template1";
-					ListCell   *lc;
-
-					foreach(lc, stmt->options)
-					{
-						DefElem    *option = lfirst(lc);
-
-						if (strcmp(option->defname, "template") == 0 &&
-							option->arg != NULL)
-							template = defGetString(option);
-					}
-					if (!IsTransactionBlock())
-						block_database_and_wait(get_database_oid(template, true), false,
-												true);
-					break;
-				}
-			case T_RenameStmt:
-				{
-					RenameStmt *stmt = (RenameStmt *) parsetree;
-
-					if (stmt->renameType == OBJECT_DATABASE)
-						block_database_and_wait(get_database_oid(stmt->subname, true),
-												false, false);
-					break;
-				}
-			case T_AlterDatabaseStmt:
-				{
-					AlterDatabaseStmt *stmt = (AlterDatabaseStmt *) parsetree;
-					Oid			database_id = get_database_oid(stmt->dbname, true);
-					ListCell   *lc;
-
-					foreach(lc, stmt->options)
-					{
-						DefElem    *option = lfirst(lc);
-
-						if (strcmp(option->defname, "tablespace") == 0)
-							block_database_and_wait(database_id, false, false);
-					}
-					note_database_ddl(database_id);
-					break;
-				}
-			case T_TransactionStmt:
-				{
-					TransactionStmt *stmt = (TransactionStmt *) parsetree;
-
-					/* it may change registrations of any database */
-					if (stmt->kind == TRANS_STMT_COMMIT_PREPARED ||
-						stmt->kind == TRANS_STMT_ROLLBACK_PREPARED)
-					{
-						database_ddl = true;
-						database_ddl_target = InvalidOid;
-						scan_all_at_end = true;
-					}
-					break;
-				}
-			case T_AlterDatabaseSetStmt:
-				note_database_ddl(get_database_oid(((AlterDatabaseSetStmt *) parsetree)->dbname,
-												   true));
-				break;
-			default:
-				break;
-		}
-	}
-
-	if (prev_ProcessUtility)
-		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-							queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
-}
-
 /* At the end of the transaction, look at this database again. */
-static void
-note_database_ddl(Oid database_id)
+void
+pgeb_note_database_ddl(Oid database_id)
 {
 	if (!OidIsValid(database_id))
 		return;
@@ -324,8 +198,8 @@ note_database_ddl(Oid database_id)
  * command on that database (its owner), so that nobody else can make the
  * workers restart by issuing DDL that core then refuses.
  */
-static void
-block_database_and_wait(Oid database_id, bool dropping, bool may_be_current)
+void
+pgeb_block_database_and_wait(Oid database_id, bool dropping, bool may_be_current)
 {
 	DatabaseBlock *block = NULL;
 	List	   *pids = NIL;
@@ -339,9 +213,9 @@ block_database_and_wait(Oid database_id, bool dropping, bool may_be_current)
 		(database_id == MyDatabaseId && (!may_be_current || MyBaseWorkerId != 0)) ||
 		!PGEB_DATABASE_OWNERCHECK(database_id, GetUserId()))
 		return;
-	note_database_ddl(database_id);
+	pgeb_note_database_ddl(database_id);
 
-	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	pgeb_lock_registry(LW_EXCLUSIVE);
 	for (int b = 0; b < MAX_DATABASE_BLOCKS && block == NULL; b++)
 		if (SupervisorState->blocks[b].database_id == database_id &&
 			SupervisorState->blocks[b].backend_pid == MyProcPid)
@@ -351,7 +225,7 @@ block_database_and_wait(Oid database_id, bool dropping, bool may_be_current)
 			block = &SupervisorState->blocks[b];
 	if (block == NULL)
 	{
-		LWLockRelease(SupervisorState->lock);
+		pgeb_unlock_registry();
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("too many concurrent database commands waiting for base workers to stop"),
@@ -372,7 +246,7 @@ block_database_and_wait(Oid database_id, bool dropping, bool may_be_current)
 						   "database DDL");
 		pids = terminate_later(slot, pids);
 	}
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 	stopped_workers = true;
 
 	terminate_now(pids);
@@ -419,7 +293,7 @@ processes_remain(Oid database_id, Oid extension_id, int32 worker_id,
 {
 	bool		remain = false;
 
-	LWLockAcquire(SupervisorState->lock, LW_SHARED);
+	pgeb_lock_registry(LW_SHARED);
 	for (int i = 0; i < SupervisorState->num_slots && !remain; i++)
 	{
 		WorkerSlot *slot = &SupervisorState->slots[i];
@@ -433,7 +307,7 @@ processes_remain(Oid database_id, Oid extension_id, int32 worker_id,
 	for (int i = 0; i < MAX_DATABASE_STARTERS && starters_too && !remain; i++)
 		remain = SupervisorState->starters[i].database_id == database_id &&
 			still_there(SupervisorState->starters[i].pid, false);
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 	return remain;
 }
 
@@ -460,9 +334,10 @@ still_there(pid_t pid, bool connected)
 static void
 release_slot(WorkerSlot *slot)
 {
+	Assert(slot->state == SLOT_STOPPING && slot->stopper_pid == MyProcPid);
 	slot->stopper_pid = 0;
 	if (!slot->has_process)
-		slot->state = SLOT_FREE;
+		pgeb_free_slot(slot);
 }
 
 static void
@@ -495,7 +370,7 @@ end_of_xact(XactEvent event, void *arg)
 		 * unconfirmed (pgeb_note_removal_behind_stop); the others simply
 		 * come back.
 		 */
-		LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+		pgeb_lock_registry(LW_EXCLUSIVE);
 		for (int b = 0; b < MAX_DATABASE_BLOCKS; b++)
 			if (SupervisorState->blocks[b].backend_pid == MyProcPid)
 				memset(&SupervisorState->blocks[b], 0, sizeof(DatabaseBlock));
@@ -512,7 +387,7 @@ end_of_xact(XactEvent event, void *arg)
 		}
 		if (SupervisorState->registry_full)
 			SupervisorState->scan_all = true;
-		LWLockRelease(SupervisorState->lock);
+		pgeb_unlock_registry();
 		wake = true;
 	}
 	if (registrations_changed)
@@ -546,7 +421,7 @@ end_of_subxact(SubXactEvent event, SubTransactionId mySubid,
 		(event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB))
 		return;
 
-	LWLockAcquire(SupervisorState->lock, LW_EXCLUSIVE);
+	pgeb_lock_registry(LW_EXCLUSIVE);
 	for (int i = 0; i < SupervisorState->num_slots; i++)
 	{
 		WorkerSlot *slot = &SupervisorState->slots[i];
@@ -563,7 +438,7 @@ end_of_subxact(SubXactEvent event, SubTransactionId mySubid,
 			gave_back = true;
 		}
 	}
-	LWLockRelease(SupervisorState->lock);
+	pgeb_unlock_registry();
 	if (gave_back)
 		pgeb_wake_server_starter();
 }

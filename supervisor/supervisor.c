@@ -57,7 +57,8 @@ _PG_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = supervisor_shmem_startup;
 
-	pgeb_install_stop_hooks();
+	pgeb_install_stop_callbacks();
+	pgeb_install_ddl_hooks();
 
 	/*
 	 * No server starter in binary-upgrade mode (postgres -b, set before

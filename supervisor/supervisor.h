@@ -5,7 +5,10 @@
  *	  registry (registry.c), the three kinds of process (server_starter.c,
  *	  database_starter.c, base_worker.c), the registrations table
  *	  (registrations.c) and the hooks that stop workers before DDL returns
- *	  (stop.c).  The lock protocol is at the top of registry.c.
+ *	  (stop.c) and the DDL hooks that use it (ddl_hooks.c).  The lock
+ *	  protocol is at the top of registry.c.
+ *
+ * Calls go one way: ddl_hooks.c -> registrations.c -> stop.c -> registry.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -62,7 +65,16 @@ typedef enum WorkerSlotState
 /* One base worker of one database. */
 typedef struct WorkerSlot
 {
+	/*
+	 * Written only by pgeb_set_slot_state(), pgeb_free_slot() and
+	 * pgeb_claim_free_slot() (registry.c), which also copy it into
+	 * state_written, written nowhere else: pgeb_check_registry()
+	 * (assert-enabled builds, whenever the lock is released after an
+	 * exclusive hold) finds a slot whose two fields differ, i.e. whose state
+	 * was written directly.
+	 */
 	WorkerSlotState state;
+	WorkerSlotState state_written;
 	uint32		generation;		/* bumped at every launch */
 	Oid			database_id;
 	int32		worker_id;
@@ -143,6 +155,13 @@ extern SupervisorShared *SupervisorState;
 extern Size pgeb_registry_size(void);
 extern void pgeb_registry_init(void);
 extern void pgeb_require_registry(void);
+extern void pgeb_lock_registry(LWLockMode mode);
+extern void pgeb_unlock_registry(void);
+extern void pgeb_check_registry(void);
+extern void pgeb_set_slot_state(WorkerSlot *slot, WorkerSlotState next);
+extern bool pgeb_slot_transition_allowed(WorkerSlotState from, WorkerSlotState to);
+extern WorkerSlot *pgeb_claim_free_slot(Oid database_id, int32 worker_id);
+extern void pgeb_free_slot(WorkerSlot *slot);
 extern void pgeb_wake_server_starter(void);
 extern void pgeb_mark_database_dirty(Oid database_id, bool refresh);
 extern bool pgeb_database_blocked(Oid database_id);
@@ -164,17 +183,24 @@ extern void pgeb_register_server_starter(void);
 
 /* registrations.c */
 extern Oid	pgeb_registrations_table(void);
-extern List *pgeb_delete_registrations_of_extension(const char *extension_name);
+extern void pgeb_extension_dropped(Oid extension_id);
 extern void pgeb_require_superuser(const char *action);
 extern int	pgeb_begin_catalog_search_path(void);
 extern void pgeb_end_catalog_search_path(int level);
 extern int32 pgeb_find_registration(const char *name, int32 worker_id);
 pg_noreturn extern void pgeb_report_unknown_worker(const char *name, int32 worker_id);
 
-/* stop.c */
-extern void pgeb_install_stop_hooks(void);
+/* stop.c: the stop mechanism (calls only registry.c) */
+extern void pgeb_install_stop_callbacks(void);
 extern void pgeb_stop_workers_and_wait(Oid database_id, Oid extension_id,
 									   int32 worker_id, const char *reason);
+extern void pgeb_block_database_and_wait(Oid database_id, bool dropping,
+										 bool may_be_current);
 extern void pgeb_note_registrations_changed(void);
+extern void pgeb_note_database_ddl(Oid database_id);
+extern void pgeb_note_ddl_of_every_database(void);
+
+/* ddl_hooks.c: the DDL hooks (call registrations.c and stop.c) */
+extern void pgeb_install_ddl_hooks(void);
 
 #endif							/* PGEB_SUPERVISOR_H */

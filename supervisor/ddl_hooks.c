@@ -1,0 +1,162 @@
+/*-------------------------------------------------------------------------
+ *
+ * ddl_hooks.c
+ *	  The hooks through which DDL stops base workers before it returns:
+ *	- the object-access hook sees an extension being dropped (DROP
+ *	  EXTENSION, also through DROP SCHEMA ... CASCADE and DROP OWNED) and
+ *	  hands it to registrations.c, which removes its registrations and stops
+ *	  its workers;
+ *	- the ProcessUtility hook sees database DDL that needs the database free
+ *	  of other connections (DROP DATABASE, CREATE DATABASE ... TEMPLATE,
+ *	  ALTER DATABASE RENAME / SET TABLESPACE) and blocks the database
+ *	  (stop.c) before core runs the command; other database DDL and COMMIT /
+ *	  ROLLBACK PREPARED only ask for a new look at the databases when the
+ *	  transaction ends.
+ *
+ * Calls go one way: these hooks call registrations.c and stop.c, which
+ * never call back here.
+ *
+ * Locks: none of its own.  It touches no shared state directly; the
+ * functions it calls take SupervisorState->lock (see stop.c and
+ * registry.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_extension.h"
+#include "commands/dbcommands.h"
+#include "commands/defrem.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
+
+#include "supervisor.h"
+
+static object_access_hook_type prev_object_access_hook = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+static void supervisor_object_access(ObjectAccessType access, Oid classId,
+									 Oid objectId, int subId, void *arg);
+static void supervisor_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+									  bool readOnlyTree, ProcessUtilityContext context,
+									  ParamListInfo params, QueryEnvironment *queryEnv,
+									  DestReceiver *dest, QueryCompletion *qc);
+
+/* Called by _PG_init in the postmaster; every backend inherits them. */
+void
+pgeb_install_ddl_hooks(void)
+{
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = supervisor_object_access;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = supervisor_ProcessUtility;
+}
+
+static void
+supervisor_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+						 int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+
+	if (access != OAT_DROP || classId != ExtensionRelationId ||
+		SupervisorState == NULL)
+		return;
+
+	pgeb_extension_dropped(objectId);
+}
+
+static void
+supervisor_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+						  bool readOnlyTree, ProcessUtilityContext context,
+						  ParamListInfo params, QueryEnvironment *queryEnv,
+						  DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	if (SupervisorState != NULL)
+	{
+		switch (nodeTag(parsetree))
+		{
+			case T_DropdbStmt:
+				{
+					DropdbStmt *stmt = (DropdbStmt *) parsetree;
+					Oid			database_id = get_database_oid(stmt->dbname, true);
+
+					/* in a transaction block core refuses it: leave it be */
+					if (!IsTransactionBlock())
+						pgeb_block_database_and_wait(database_id, true, false);
+					break;
+				}
+			case T_CreatedbStmt:
+				{
+					CreatedbStmt *stmt = (CreatedbStmt *) parsetree;
+					const char *template = "template1";
+					ListCell   *lc;
+
+					foreach(lc, stmt->options)
+					{
+						DefElem    *option = lfirst(lc);
+
+						if (strcmp(option->defname, "template") == 0 &&
+							option->arg != NULL)
+							template = defGetString(option);
+					}
+					if (!IsTransactionBlock())
+						pgeb_block_database_and_wait(get_database_oid(template, true),
+													 false, true);
+					break;
+				}
+			case T_RenameStmt:
+				{
+					RenameStmt *stmt = (RenameStmt *) parsetree;
+
+					if (stmt->renameType == OBJECT_DATABASE)
+						pgeb_block_database_and_wait(get_database_oid(stmt->subname, true),
+													 false, false);
+					break;
+				}
+			case T_AlterDatabaseStmt:
+				{
+					AlterDatabaseStmt *stmt = (AlterDatabaseStmt *) parsetree;
+					Oid			database_id = get_database_oid(stmt->dbname, true);
+					ListCell   *lc;
+
+					foreach(lc, stmt->options)
+					{
+						DefElem    *option = lfirst(lc);
+
+						if (strcmp(option->defname, "tablespace") == 0)
+							pgeb_block_database_and_wait(database_id, false, false);
+					}
+					pgeb_note_database_ddl(database_id);
+					break;
+				}
+			case T_TransactionStmt:
+				{
+					TransactionStmt *stmt = (TransactionStmt *) parsetree;
+
+					/* it may change registrations of any database */
+					if (stmt->kind == TRANS_STMT_COMMIT_PREPARED ||
+						stmt->kind == TRANS_STMT_ROLLBACK_PREPARED)
+						pgeb_note_ddl_of_every_database();
+					break;
+				}
+			case T_AlterDatabaseSetStmt:
+				pgeb_note_database_ddl(get_database_oid(((AlterDatabaseSetStmt *) parsetree)->dbname,
+														true));
+				break;
+			default:
+				break;
+		}
+	}
+
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+							queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
