@@ -16,6 +16,39 @@
 #include "pg_extension_base/abi.h"
 #include "pg_extension_base/compat.h"
 
+#define PGEB_MAX_MODULES		8
+#define PGEB_VERSION_LEN		16
+
+/*
+ * One loaded module.  Lives in the meta library's process-local table (built
+ * by the postmaster while it loads the libraries, inherited by every child)
+ * and is copied into PgebSharedHeader when shared memory is created.
+ */
+typedef struct PgebModuleInfo
+{
+	char		name[NAMEDATALEN];
+	char		library_version[PGEB_VERSION_LEN];
+	uint16		abi_major;
+	uint16		abi_minor;
+	int			load_position;	/* 1 for the meta library, then in load order */
+	bool		initialized;	/* its _PG_init ran to the end */
+} PgebModuleInfo;
+
+/*
+ * The meta library's shared-memory region, named PGEB_META_LIBRARY.  Written
+ * by the postmaster when it creates shared memory (also after a crash
+ * restart), before any other process exists; read-only afterwards, so readers
+ * take no lock.
+ */
+typedef struct PgebSharedHeader
+{
+	uint32		magic;
+	uint16		abi_major;
+	uint16		abi_minor;
+	int			num_modules;
+	PgebModuleInfo modules[PGEB_MAX_MODULES];
+} PgebSharedHeader;
+
 /* pg_extension_base.c */
 extern const PgebSharedHeader *pgeb_shared_header(void);
 extern void pgeb_load_library(const char *library, const char *context);

@@ -53,7 +53,6 @@ static const char *const component_libraries[] = {
 
 /* The module table; see the lock protocol above. */
 static PgebModuleInfo modules[PGEB_MAX_MODULES];
-static const void *module_apis[PGEB_MAX_MODULES];
 static int	num_modules = 0;
 
 static PgebSharedHeader *shared_header = NULL;
@@ -62,10 +61,8 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 static int	register_module(const char *name, const char *library_version,
-							uint16 abi_major, uint16 abi_minor,
-							const void *module_api);
+							uint16 abi_major, uint16 abi_minor);
 static void module_initialized(int module_id);
-static const void *lookup_module_api(const char *name);
 static int	find_module(const char *name);
 static void load_component(const char *library);
 static void meta_shmem_request(void);
@@ -78,8 +75,6 @@ static const PgExtensionBaseApi api = {
 	.abi_minor = PGEB_ABI_MINOR,
 	.register_module = register_module,
 	.module_initialized = module_initialized,
-	.lookup_module_api = lookup_module_api,
-	.shared_header = pgeb_shared_header,
 	.list_control_files = pgeb_list_control_files,
 	.parse_control_entry = pgeb_parse_control_entry,
 	.read_control_file = pgeb_read_control_file,
@@ -108,7 +103,7 @@ _PG_init(void)
 
 	*find_rendezvous_variable(PGEB_RENDEZVOUS_NAME) = (void *) &api;
 	self = register_module(PGEB_META_LIBRARY, PGEB_LIBRARY_VERSION,
-						   PGEB_ABI_MAJOR, PGEB_ABI_MINOR, &api);
+						   PGEB_ABI_MAJOR, PGEB_ABI_MINOR);
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = meta_shmem_request;
@@ -180,7 +175,7 @@ pgeb_load_library(const char *library, const char *context)
  */
 static int
 register_module(const char *name, const char *library_version,
-				uint16 abi_major, uint16 abi_minor, const void *module_api)
+				uint16 abi_major, uint16 abi_minor)
 {
 	PgebModuleInfo *module;
 
@@ -209,7 +204,6 @@ register_module(const char *name, const char *library_version,
 	module->abi_minor = abi_minor;
 	module->load_position = num_modules + 1;
 	module->initialized = false;
-	module_apis[num_modules] = module_api;
 
 	return num_modules++;
 }
@@ -234,14 +228,6 @@ find_module(const char *name)
 			return i;
 	}
 	return -1;
-}
-
-static const void *
-lookup_module_api(const char *name)
-{
-	int			i = find_module(name);
-
-	return i < 0 ? NULL : module_apis[i];
 }
 
 /* The shared copy of the module table, or NULL before shared memory exists. */

@@ -4,12 +4,13 @@
  *
  * It attaches exactly as the real components do, through the installed
  * header, so loading it after pg_extension_base shows how a component of
- * another ABI major version is refused.
+ * another ABI major version is refused.  The header is a copy of the
+ * installed abi.h that says major version 99 (abi_major_99.h, made by the
+ * Makefile): the installed header has no way to change its version.
  */
 #include "postgres.h"
 
-#define PGEB_ABI_MAJOR 99
-#include "pg_extension_base/abi.h"
+#include "abi_major_99.h"
 
 PG_MODULE_MAGIC;
 

@@ -11,16 +11,16 @@
  * to go on when the meta library is missing or speaks another ABI major
  * version, and registers itself in the module table.
  *
- * Our libraries never link against each other: a component that needs
- * another one asks the table for that module's function table
- * (lookup_module_api) and calls through it.  The first three fields of
- * PgExtensionBaseApi are frozen forever so that a component of any ABI
- * version can read them and refuse cleanly; everything after them may change
- * with the ABI major version.
+ * Our libraries never link against each other, and the components never
+ * call one another: each calls only the meta library, through this function
+ * table.  The first three fields of PgExtensionBaseApi are frozen forever so
+ * that a component of any ABI version can read them and refuse cleanly;
+ * everything after them may change with the ABI major version.
  *
  * The meta library also keeps a copy of the module table in shared memory
- * (PgebSharedHeader) so that every process can report what the postmaster
- * loaded; see pg_extension_base.c for its lock protocol.
+ * so that every process can report what the postmaster loaded
+ * (extension_base.modules()); its layout is the meta library's own
+ * (meta/meta.h), and meta/pg_extension_base.c has its lock protocol.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,17 +31,14 @@
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 
-/* "PGEB", at the start of the function table and of the shared header */
+/* "PGEB", at the start of the function table and of the shared memory */
 #define PGEB_ABI_MAGIC			0x50474542
 
 /*
  * Bump the major version for any incompatible change to the structures or
  * function table below; bump the minor version when only adding at the end.
- * A test module may build against another major version on purpose.
  */
-#ifndef PGEB_ABI_MAJOR
 #define PGEB_ABI_MAJOR			2
-#endif
 #define PGEB_ABI_MINOR			0
 
 /* Version of the libraries; the SQL scripts installed with them match it. */
@@ -49,41 +46,9 @@
 
 #define PGEB_RENDEZVOUS_NAME	"pg_extension_base_abi"
 #define PGEB_META_LIBRARY		"pg_extension_base"
-#define PGEB_MAX_MODULES		8
-#define PGEB_VERSION_LEN		16
 
 #define PGEB_PRELOAD_HINT \
 	"Set shared_preload_libraries = 'pg_extension_base' in postgresql.conf and restart the server."
-
-/*
- * One loaded module.  Lives in the meta library's process-local table (built
- * by the postmaster while it loads the libraries, inherited by every child)
- * and is copied into PgebSharedHeader when shared memory is created.
- */
-typedef struct PgebModuleInfo
-{
-	char		name[NAMEDATALEN];
-	char		library_version[PGEB_VERSION_LEN];
-	uint16		abi_major;
-	uint16		abi_minor;
-	int			load_position;	/* 1 for the meta library, then in load order */
-	bool		initialized;	/* its _PG_init ran to the end */
-} PgebModuleInfo;
-
-/*
- * The meta library's shared-memory region, named PGEB_META_LIBRARY.  Written
- * by the postmaster when it creates shared memory (also after a crash
- * restart), before any other process exists; read-only afterwards, so readers
- * take no lock.
- */
-typedef struct PgebSharedHeader
-{
-	uint32		magic;
-	uint16		abi_major;
-	uint16		abi_minor;
-	int			num_modules;
-	PgebModuleInfo modules[PGEB_MAX_MODULES];
-} PgebSharedHeader;
 
 /*
  * What a control file says, as far as pg_extension_base cares.  Returned by
@@ -179,18 +144,12 @@ typedef struct PgExtensionBaseApi
 
 	/*
 	 * Module table.  register_module is called by a component's _PG_init in
-	 * the postmaster and returns its module id; module_initialized marks the
-	 * end of that _PG_init.  lookup_module_api returns the function table a
-	 * module registered (NULL when it is not loaded).
+	 * the postmaster (pgeb_register_component) and returns its module id;
+	 * module_initialized marks the end of that _PG_init.
 	 */
 	int			(*register_module) (const char *name, const char *library_version,
-									uint16 abi_major, uint16 abi_minor,
-									const void *module_api);
+									uint16 abi_major, uint16 abi_minor);
 	void		(*module_initialized) (int module_id);
-	const void *(*lookup_module_api) (const char *name);
-
-	/* NULL until the postmaster has created shared memory */
-	const PgebSharedHeader *(*shared_header) (void);
 
 	/*
 	 * Control files: the one place that knows where they live (the share
@@ -273,14 +232,16 @@ pgeb_attach_component(const char *module_name)
 /*
  * Register a component in the module table; returns its module id, which
  * the component passes to module_initialized at the end of its _PG_init.
- * module_api is the component's own function table, or NULL.
+ * module_api is unused and must be NULL: the components never call one
+ * another, so the table no longer keeps function tables of theirs (the
+ * argument goes when the last caller has dropped it).
  */
 static inline int
 pgeb_register_component(const PgExtensionBaseApi *api, const char *module_name,
 						const void *module_api)
 {
 	return api->register_module(module_name, PGEB_LIBRARY_VERSION,
-								PGEB_ABI_MAJOR, PGEB_ABI_MINOR, module_api);
+								PGEB_ABI_MAJOR, PGEB_ABI_MINOR);
 }
 
 /*
