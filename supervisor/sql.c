@@ -14,7 +14,7 @@
  * (list_*), exclusive for wakeup_worker, which moves one slot to
  * SLOT_WANTED; no error is raised while it is held.
  *
- * A build with -DPGEB_INJECT_SLOT_FAULTS (only t/028_slot_state_machine.pl
+ * A build with -DPGEB_INJECT_SLOT_FAULTS (only t/029_slot_state_machine.pl
  * makes one) breaks the state machine on request in wakeup_worker, to show
  * that the registry's assertions catch it: see inject_slot_fault.
  *

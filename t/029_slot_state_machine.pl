@@ -21,15 +21,16 @@
 use strict;
 use warnings;
 
-use Cwd qw(getcwd);
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
 use File::Copy qw(copy);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use PgebTest;
 
-# PGXS runs the TAP tests from the top of the source tree
-my $top = getcwd();
+# the source tree is the directory above this file
+my $top = abs_path(dirname(abs_path(__FILE__)) . '/..');
 my $supervisor = "$top/supervisor";
 die "no supervisor sources in $top" unless -f "$supervisor/registry.c";
 
@@ -162,7 +163,7 @@ SKIP:
 {
 	skip 'PGEB_ASSERT is not set: our assertions are compiled out (Debian\'s '
 	  . 'server has none); run PGEB_ASSERT=1 scripts/test '
-	  . 't/028_slot_state_machine.pl to see them fire', 10
+	  . 't/029_slot_state_machine.pl to see them fire', 10
 	  unless $ENV{PGEB_ASSERT};
 
 	# a copy of the sources (the build needs the shared makefiles and the
