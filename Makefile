@@ -14,6 +14,9 @@
 #                        make test REGRESS= PROVE_TESTS=t/001_preload_order.pl
 #                        One isolation spec (specs/NAME.spec), alone:
 #                        make test REGRESS=NAME TAP_TESTS=
+#   make check-headers   compile every header of every library alone (each
+#                        library's Makefile.common target); fails on any
+#                        error or warning
 
 # meta first, then the components in the order the meta library loads them
 SUBDIRS = meta deps supervisor attached preloader
@@ -49,7 +52,7 @@ include $(PGXS)
 # TAP tests find their shared helpers in t/
 PG_PROVE_FLAGS += -I $(srcdir)/t
 
-$(call recurse,all install installdirs uninstall clean,$(SUBDIRS))
+$(call recurse,all install installdirs uninstall clean check-headers,$(SUBDIRS))
 
 # The private installation used by "make test" and the demo.
 TMP_INSTALL = $(CURDIR)/tmp_install
