@@ -33,13 +33,25 @@ PGEB_PASSED_SETTINGS="CI PGEB_SANITIZE PGEB_ASSERT PGEB_FAULT_ROUNDS PGEB_FAULT_
 
 # Copy the sources over a previous copy in $1.  tar keeps modification
 # times, so make rebuilds only what changed there.  Build products of the
-# checkout are left behind: they may be for another server version.
+# checkout are left behind: they may be for another server version.  The
+# list of copied files ($1/.pgeb-sources) tells the next copy which files
+# have gone from the sources since, and those are removed from the copy.
 pgeb_copy_sources() {
+	local manifest="$1/.pgeb-sources" listed
 	mkdir -p "$1"
-	tar -C "$PGEB_REPO" --exclude=./build --exclude=./.git \
-		--exclude=./tmp_install --exclude=./tmp_check --exclude=./tmp_regress \
-		--exclude=./demo --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
-		-cf - . | tar -C "$1" -xf -
+	listed=$(mktemp)
+	(cd "$PGEB_REPO" && find . \( -path ./build -o -path ./.git -o -path ./tmp_install \
+		-o -path ./tmp_check -o -path ./tmp_regress -o -path ./tmp_isolation \
+		-o -path ./demo \) -prune -o \( -type f -o -type l \) \
+		! -name '*.o' ! -name '*.so' ! -name '*.bc' -print | LC_ALL=C sort) >"$listed"
+	# a file copied last time that is gone from the sources (moved or
+	# removed) must not linger in the copy: a stale header would be found
+	# by the include path
+	if [ -f "$manifest" ]; then
+		LC_ALL=C comm -23 "$manifest" "$listed" | (cd "$1" && xargs -r -d '\n' rm -f --)
+	fi
+	tar -C "$PGEB_REPO" -cf - -T "$listed" | tar -C "$1" -xf -
+	mv "$listed" "$manifest"
 }
 
 # pgeb_choose_server SCRIPT ARG ...
