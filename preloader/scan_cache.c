@@ -356,21 +356,37 @@ write_identity(FILE *out, const PgebFileIdentity *identity)
 			(long long) identity->ctime_ns);
 }
 
-/* A decimal number, possibly negative; *p is left after it. */
+/*
+ * A decimal number, possibly negative, that fits in an int64; *p is left
+ * after it.  A longer one is damage, not something to wrap around.
+ */
 static bool
 parse_number(char **p, int64 *value)
 {
 	char	   *s = *p;
 	bool		negative = (*s == '-');
+	uint64		limit;
 	uint64		result = 0;
 
 	if (negative)
 		s++;
+	limit = negative ? (uint64) PG_INT64_MAX + 1 : (uint64) PG_INT64_MAX;
 	if (*s < '0' || *s > '9')
 		return false;
 	while (*s >= '0' && *s <= '9')
-		result = result * 10 + (*s++ - '0');
-	*value = negative ? -(int64) result : (int64) result;
+	{
+		int			digit = *s++ - '0';
+
+		if (result > (limit - digit) / 10)
+			return false;
+		result = result * 10 + digit;
+	}
+	if (!negative)
+		*value = (int64) result;
+	else if (result == (uint64) PG_INT64_MAX + 1)
+		*value = PG_INT64_MIN;	/* its negation would overflow */
+	else
+		*value = -(int64) result;
 	*p = s;
 	return true;
 }
@@ -612,6 +628,7 @@ scan_cache_save(ScanCache *cache)
 	int			i;
 	ListCell   *lc;
 	FILE	   *out;
+	bool		failed;
 
 	/*
 	 * Nothing new and nothing gone, or a child re-running the scan
@@ -658,10 +675,24 @@ scan_cache_save(ScanCache *cache)
 		fprintf(out, "%c %s\t%s\t%s\t%s\n", entry->marked ? 'M' : 'U',
 				entry->name, entry->path, entry->requires, entry->libraries);
 	}
-	if (FreeFile(out) != 0 || rename(SCAN_CACHE_FILE ".tmp", SCAN_CACHE_FILE) != 0)
+
+	/*
+	 * A write that failed on the way (ferror) or at the end (the flush in
+	 * FreeFile): the cache stays as it was, and the temporary file goes.
+	 */
+	failed = ferror(out) != 0;
+	if (FreeFile(out) != 0)
+		failed = true;
+	if (failed || rename(SCAN_CACHE_FILE ".tmp", SCAN_CACHE_FILE) != 0)
+	{
+		int			save_errno = errno;
+
+		(void) unlink(SCAN_CACHE_FILE ".tmp");
+		errno = save_errno;
 		ereport(LOG,
 				(errcode_for_file_access(),
 				 errmsg("could not write \"%s\": %m", SCAN_CACHE_FILE)));
+	}
 }
 
 /* A directory's line. */

@@ -272,5 +272,49 @@ like($log, qr/Scanned \d+ control files in [\d.]+ ms; 0 of them/,
 	'the damaged cache is ignored: every file is read');
 is(remembered_names(), listed_names(), 'and the line is written right again');
 
+# Numbers at and beyond the range of int64 in a file's line: the smallest
+# int64 is read as such (an identity that no longer matches: the file is
+# read again), one digit more makes the line damaged.  (Under
+# PGEB_SANITIZE=undefined a negation that overflows would end the start.)
+sub cache_with_first_number_of
+{
+	my ($name, $number) = @_;
+	my $text = slurp_file($cache);
+	$text =~ s/^-?\d+ (?=(?:-?\d+ ){4}[MU] \Q$name\E\t)/$number /m
+	  or die "no line for $name in the cache";
+	open my $fh, '>', $cache or die;
+	print $fh $text;
+	close $fh;
+}
+cache_with_first_number_of('pgeb_t_cached_a', '-9223372036854775808');
+my $unread_then = restart_and_scan_detail();
+ok(defined $unread_then && $unread_then > 0,
+	'the smallest int64 is a number like any other: the rest of the cache is used');
+like(slurp_file($cache), qr/^(\d+ ){5}[MU] pgeb_t_cached_a\t/m,
+	'and the file is read and remembered again');
+cache_with_first_number_of('pgeb_t_cached_a', '-92233720368547758080');
+is(restart_and_scan_detail(), 0,
+	'a number beyond int64 makes the cache damaged: every file is read');
+cache_with_first_number_of('pgeb_t_cached_a', '18446744073709551617');
+is(restart_and_scan_detail(), 0, 'also a positive one that would wrap around');
+is(preloaded($node, 'library_name', q{extension_name LIKE 'pgeb_t_%'}),
+	'pgeb_test_lib_a pgeb_test_lib_b pgeb_test_lib_c', 'with the same result');
+
+# A cache that cannot be written (its temporary file is /dev/full, where
+# every write fails): logged, the old cache kept, nothing left behind.
+open $fh, '>', $cache or die;
+print $fh "$header\nthis is not a cache line\n";
+close $fh;
+symlink '/dev/full', "$cache.tmp" or die "symlink: $!";
+$offset = -s $node->logfile;
+$node->restart;
+like(slurp_file($node->logfile, $offset),
+	qr/could not write "pg_extension_base_preload\.cache": No space left on device/,
+	'a failed write of the cache is logged');
+ok(!-e "$cache.tmp" && !-l "$cache.tmp", 'and its temporary file is removed');
+is(slurp_file($cache), "$header\nthis is not a cache line\n", 'the old cache stays');
+is(restart_and_scan_detail(), 0, 'the next start reads every file');
+like(slurp_file($cache), qr/^\Q$header\E\n(?:D )?\d+ /, 'and writes the cache');
+
 $node->stop;
 done_testing();
