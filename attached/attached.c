@@ -34,7 +34,7 @@ void
 _PG_init(void)
 {
 	const PgExtensionBaseApi *api = pgeb_attach_component(ATTACHED_MODULE_NAME);
-	int			module_id = pgeb_register_component(api, ATTACHED_MODULE_NAME, NULL);
+	int			module_id = pgeb_register_component(api, ATTACHED_MODULE_NAME);
 
 	pgeb_attached_reserve_segment_space();
 	api->module_initialized(module_id);

@@ -64,7 +64,7 @@ void
 _PG_init(void)
 {
 	const PgExtensionBaseApi *api = pgeb_attach_component(MODULE_NAME);
-	int			module_id = pgeb_register_component(api, MODULE_NAME, NULL);
+	int			module_id = pgeb_register_component(api, MODULE_NAME);
 
 	DefineCustomBoolVariable("pg_extension_base.enable_extension_dependency_create",
 							 "Creates the missing requirements of an extension before CREATE or ALTER EXTENSION.",

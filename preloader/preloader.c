@@ -77,7 +77,7 @@ void
 _PG_init(void)
 {
 	const PgExtensionBaseApi *api = pgeb_attach_component(MODULE_NAME);
-	int			module_id = pgeb_register_component(api, MODULE_NAME, NULL);
+	int			module_id = pgeb_register_component(api, MODULE_NAME);
 	MemoryContext scan_context;
 	MemoryContext old_context;
 	List	   *entries;

@@ -48,7 +48,7 @@ void
 _PG_init(void)
 {
 	const PgExtensionBaseApi *api = pgeb_attach_component(SUPERVISOR_MODULE_NAME);
-	int			module_id = pgeb_register_component(api, SUPERVISOR_MODULE_NAME, NULL);
+	int			module_id = pgeb_register_component(api, SUPERVISOR_MODULE_NAME);
 
 	define_settings();
 

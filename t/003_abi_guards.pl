@@ -76,7 +76,7 @@ my $abi = new_node('abi_mismatch', preload => 0,
 	conf => "shared_preload_libraries = 'pg_extension_base, pgeb_test_abi_mismatch'\n");
 ok(!$abi->start(fail_ok => 1), 'a component of another ABI major version stops the server');
 ok( $abi->log_contains(
-		qr/FATAL:  pgeb_test_abi_mismatch was built for pg_extension_base ABI version 99\.0, but the loaded pg_extension_base provides ABI version 2\.0/
+		qr/FATAL:  pgeb_test_abi_mismatch was built for pg_extension_base ABI version 99\.0, but the loaded pg_extension_base provides ABI version 3\.0/
 	),
 	'the message names both ABI versions');
 

@@ -21,5 +21,5 @@ _PG_init(void)
 {
 	const PgExtensionBaseApi *api = pgeb_attach_component("pgeb_test_abi_mismatch");
 
-	api->module_initialized(pgeb_register_component(api, "pgeb_test_abi_mismatch", NULL));
+	api->module_initialized(pgeb_register_component(api, "pgeb_test_abi_mismatch"));
 }

@@ -38,7 +38,7 @@
  * Bump the major version for any incompatible change to the structures or
  * function table below; bump the minor version when only adding at the end.
  */
-#define PGEB_ABI_MAJOR			2
+#define PGEB_ABI_MAJOR			3
 #define PGEB_ABI_MINOR			0
 
 /* Version of the libraries; the SQL scripts installed with them match it. */
@@ -232,13 +232,9 @@ pgeb_attach_component(const char *module_name)
 /*
  * Register a component in the module table; returns its module id, which
  * the component passes to module_initialized at the end of its _PG_init.
- * module_api is unused and must be NULL: the components never call one
- * another, so the table no longer keeps function tables of theirs (the
- * argument goes when the last caller has dropped it).
  */
 static inline int
-pgeb_register_component(const PgExtensionBaseApi *api, const char *module_name,
-						const void *module_api)
+pgeb_register_component(const PgExtensionBaseApi *api, const char *module_name)
 {
 	return api->register_module(module_name, PGEB_LIBRARY_VERSION,
 								PGEB_ABI_MAJOR, PGEB_ABI_MINOR);

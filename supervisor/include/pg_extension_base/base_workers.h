@@ -41,8 +41,6 @@
 #ifndef PG_EXTENSION_BASE_BASE_WORKERS_H
 #define PG_EXTENSION_BASE_BASE_WORKERS_H
 
-#include "postgres.h"
-
 #include <signal.h>
 
 #include "access/xact.h"
