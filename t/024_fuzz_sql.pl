@@ -631,7 +631,8 @@ sub make_call
 		$sql[$_] = "$args[$_][1] => $sql[$_]" for $from .. $count - 1;
 	}
 	my $extra = chance(0.02);
-	push @sql, pick('NULL', '1', "'x'", 'true') if $extra;
+	my $extra_sql = $extra ? pick('NULL', '1', "'x'", 'true') : undef;
+	push @sql, $extra_sql if $extra;
 	my $expr = "extension_base.$function->{name}(" . join(', ', @sql) . ')';
 	my $select;
 	if ($function->{needs_columns})
@@ -658,7 +659,9 @@ sub make_call
 		# what it may remove: the registration named like its first
 		# argument, or with that id (the overload PostgreSQL chooses is
 		# not ours to predict); and whether it must remove one
-		$call{target} = $count > 0 ? $values[0][1] : undef;
+		$call{target} = $count > 0 ? $values[0][1]
+		  : $extra ? { 'NULL' => undef, '1' => '1', "'x'" => 'x', 'true' => 'true' }->{$extra_sql}
+		  : undef;    # (without arguments of its own, the extra one comes first)
 		# an extra argument may be the missing_ok of a shorter call
 		$call{missing_ok} = $extra ? undef : $count > 1 ? $values[1][1] : 0;
 	}
