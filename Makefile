@@ -30,9 +30,10 @@ TAP_TESTS = 1
 # pg_regress and before TAP, against a temporary instance of their own.  A
 # REGRESS given on the command line (scripts/test NAME ...) selects: its
 # names that are specs run as isolation tests, the others as pg_regress
-# tests; an empty one runs no spec.  The results go beside pg_regress's
-# (results/, regression.diffs, log/) rather than to output_iso/, so that
-# scripts/test shows their diffs too.
+# tests; an empty one runs no spec.  Their results, diffs and server log
+# go to output_iso/ (PGXS's default), so that the server log of the
+# pg_regress run in log/ stays for scripts/test's search for sanitizer
+# reports and failed assertions; scripts/test shows both diffs.
 ISOLATION_SPECS = base_worker_create_rollback base_worker_savepoint \
 	base_worker_prepared base_worker_ddl_race
 ifeq ($(origin REGRESS),command line)
@@ -43,7 +44,7 @@ ISOLATION := $(ISOLATION_SPECS)
 endif
 ISOLATION_OPTS = --temp-config=$(srcdir)/specs/isolation.conf \
 	--temp-instance=$(CURDIR)/tmp_isolation --encoding=UTF8 --no-locale \
-	--outputdir=.
+	--outputdir=output_iso
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -71,6 +72,6 @@ test: tmp-install
 clean: clean-test-output
 .PHONY: clean-test-output
 clean-test-output:
-	rm -rf tmp_install tmp_regress tmp_isolation tmp_check results log regression.diffs regression.out
+	rm -rf tmp_install tmp_regress tmp_isolation tmp_check results log regression.diffs regression.out output_iso
 	$(MAKE) -C examples clean
 	$(MAKE) -C t/extensions clean
