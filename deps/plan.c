@@ -75,6 +75,7 @@ static bool can_update(Planner *planner, PgebControlFile *control,
 					   const char *installed, const char *target);
 static void add_action(Planner *planner, DepsActionKind kind,
 					   const char *extname, const char *version);
+static bool default_version_named(PgebControlFile *control, const char *version);
 static void report_cycle(Planner *planner, const char *extname);
 static bool string_member(List *list, const char *value);
 static int	compare_strings(const ListCell *a, const ListCell *b);
@@ -82,13 +83,15 @@ static int	compare_strings(const ListCell *a, const ListCell *b);
 /*
  * Plan the requirements of extname, which is about to be created
  * (from_version NULL) or updated from from_version, to to_version (NULL:
- * its default version).
+ * its default version).  Installed requirements are updated only when
+ * extname goes to its default version.
  */
 List *
 deps_plan(const PgExtensionBaseApi *api, const DepsOptions *options,
 		  const char *extname, const char *from_version, const char *to_version)
 {
 	Planner		planner = {0};
+	DepsOptions pinned_options;
 	PgebControlFile *control = api->read_control_file(extname, NULL, DEBUG1);
 
 	/* no control file: core reports that when it gets there */
@@ -97,6 +100,24 @@ deps_plan(const PgExtensionBaseApi *api, const DepsOptions *options,
 
 	planner.api = api;
 	planner.options = options;
+
+	/*
+	 * A version other than the default pins the extension to a past (or an
+	 * alternative) version: installed requirements then stay where they are.
+	 * Moving them to their newest would put an old version next to
+	 * requirements it was never written for, and an extension update cannot
+	 * be taken back.  Missing requirements are still created, since core
+	 * cannot go on without them.  Naming the default version is the same as
+	 * naming none.
+	 */
+	if (to_version != NULL && options->update_existing &&
+		!default_version_named(control, to_version))
+	{
+		pinned_options = *options;
+		pinned_options.update_existing = false;
+		planner.options = &pinned_options;
+	}
+
 	planner.visited = list_make1(makeString(pstrdup(extname)));
 	plan_extension(&planner, control, from_version, to_version);
 	return planner.actions;
@@ -399,6 +420,14 @@ add_action(Planner *planner, DepsActionKind kind, const char *extname,
 	action->extname = pstrdup(extname);
 	action->version = version ? pstrdup(version) : NULL;
 	planner->actions = lappend(planner->actions, action);
+}
+
+/* Whether version is the default version of the extension control describes. */
+static bool
+default_version_named(PgebControlFile *control, const char *version)
+{
+	return control->default_version != NULL &&
+		strcmp(control->default_version, version) == 0;
 }
 
 /* Raise core's error for a requirement cycle, with the whole chain. */

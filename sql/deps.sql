@@ -10,16 +10,23 @@ CREATE VIEW deps_state AS
 SELECT extname, extversion FROM pg_extension
 WHERE extname LIKE 'pgeb_deps%' ORDER BY extname;
 
--- app 1.0 with lib 1.0, made with the update half turned off
-SET pg_extension_base.enable_extension_dependency_update = off;
+-- app 1.0 with lib 1.0: a version other than the default pins the
+-- extension, so its installed requirements stay where they are (lib's
+-- default is 1.1)
 CREATE EXTENSION pgeb_deps_lib VERSION '1.0';
 CREATE EXTENSION pgeb_deps_app VERSION '1.0';
-RESET pg_extension_base.enable_extension_dependency_update;
 SELECT * FROM deps_state;
 
 -- UPDATE TO an intermediate version: 1.1 adds pgeb_deps_new (which
--- requires pgeb_deps_leaf); lib is updated first, and the 1.0--1.1 script,
--- which checks for lib 1.1, succeeds
+-- requires pgeb_deps_leaf) and checks for lib 1.1.  Pinned, lib stays at
+-- 1.0 and the update script fails loudly; nothing is left half-done
+\set SHOW_CONTEXT never
+ALTER EXTENSION pgeb_deps_app UPDATE TO '1.1';
+\set SHOW_CONTEXT errors
+SELECT * FROM deps_state;
+
+-- with lib updated by hand, the missing requirements are still created
+ALTER EXTENSION pgeb_deps_lib UPDATE;
 ALTER EXTENSION pgeb_deps_app UPDATE TO '1.1';
 SELECT * FROM deps_state;
 SELECT pgeb_deps_app_version(), pgeb_deps_lib_version();
@@ -32,11 +39,17 @@ SELECT * FROM deps_state;
 -- both steps
 DROP EXTENSION pgeb_deps_app, pgeb_deps_new, pgeb_deps_leaf, pgeb_deps_later,
 	pgeb_deps_lib;
-SET pg_extension_base.enable_extension_dependency_update = off;
 CREATE EXTENSION pgeb_deps_lib VERSION '1.0';
 CREATE EXTENSION pgeb_deps_app VERSION '1.0';
-RESET pg_extension_base.enable_extension_dependency_update;
 ALTER EXTENSION pgeb_deps_app UPDATE;
+SELECT * FROM deps_state;
+
+-- naming the default version is the same as naming none: lib is updated
+DROP EXTENSION pgeb_deps_app, pgeb_deps_new, pgeb_deps_leaf, pgeb_deps_later,
+	pgeb_deps_lib;
+CREATE EXTENSION pgeb_deps_lib VERSION '1.0';
+CREATE EXTENSION pgeb_deps_app VERSION '1.0';
+ALTER EXTENSION pgeb_deps_app UPDATE TO '1.2';
 SELECT * FROM deps_state;
 
 -- CREATE EXTENSION of the default version (installed through 1.0 and two
@@ -57,14 +70,14 @@ SELECT * FROM deps_state;
 DROP EXTENSION pgeb_deps_new, pgeb_deps_leaf;
 RESET pg_extension_base.enable_extension_dependency_create;
 
--- with the update half off, behaviour is core's: app's update script finds
--- lib 1.0 and fails, and nothing is left half-done
+-- with the update half off, behaviour is core's even without a version:
+-- app's update script finds lib 1.0 and fails, and nothing is left half-done
 CREATE EXTENSION pgeb_deps_lib VERSION '1.0';
 SET pg_extension_base.enable_extension_dependency_update = off;
 CREATE EXTENSION pgeb_deps_app VERSION '1.0';
 -- (no CONTEXT lines: PostgreSQL 18 adds the script's statement and line)
 \set SHOW_CONTEXT never
-ALTER EXTENSION pgeb_deps_app UPDATE TO '1.1';
+ALTER EXTENSION pgeb_deps_app UPDATE;
 \set SHOW_CONTEXT errors
 SELECT * FROM deps_state;
 RESET pg_extension_base.enable_extension_dependency_update;
@@ -137,15 +150,17 @@ DROP EXTENSION pgeb_deps_trusted_app, pgeb_deps_trusted_dep;
 CREATE EXTENSION pgeb_deps_trusted_app VERSION '1.0';
 SELECT * FROM deps_state;
 DROP EXTENSION pgeb_deps_trusted_app, pgeb_deps_trusted_dep;
--- a requirement the user does not own is not updated, and CREATE goes on
+-- a requirement the user does not own is not updated, and CREATE of the
+-- default version (which would update it) goes on
 RESET ROLE;
 CREATE EXTENSION pgeb_deps_trusted_dep VERSION '1.0';
+CREATE EXTENSION pgeb_deps_untrusted;
 SET ROLE pgeb_deps_user;
-CREATE EXTENSION pgeb_deps_trusted_app VERSION '1.0';
+CREATE EXTENSION pgeb_deps_trusted_app;
 SELECT * FROM deps_state;
 DROP EXTENSION pgeb_deps_trusted_app;
 RESET ROLE;
-DROP EXTENSION pgeb_deps_trusted_dep;
+DROP EXTENSION pgeb_deps_trusted_dep, pgeb_deps_untrusted;
 REVOKE SELECT ON deps_state FROM pgeb_deps_user;
 REVOKE CREATE ON SCHEMA public FROM pgeb_deps_user;
 DO $$ BEGIN
