@@ -31,7 +31,9 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/transam.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
@@ -63,8 +65,49 @@
 /* waiting for a free slot (named on PostgreSQL 17+, see compat.h) */
 static uint32 slot_wait_event = 0;
 
+/*
+ * What only this file sees of an attached worker: the state of the
+ * conversation.  Allocated with the AttachedWorker, in the same context.
+ */
+typedef struct AttachedWorkerState
+{
+	char	   *command;		/* what the worker runs */
+	bool		returning;		/* it sends the rows of its last statement */
+	bool		otherDatabase;	/* it runs in another database than ours */
+
+	bool		finished;		/* the worker said it is done, or is gone */
+	bool		detachedEarly;	/* the segment went away before it finished */
+	bool		ended;			/* EndAttachedWorker ran */
+	bool		pidAsked;		/* workerPid was looked up on a message */
+
+	/*
+	 * Where ReadResultsFromAttachedWorker puts rows.  With describe,
+	 * resultDesc is made from the worker's row description, in
+	 * resultContext.
+	 */
+	Tuplestorestate *resultStore;
+	TupleDesc	resultDesc;
+	bool		describe;
+	MemoryContext resultContext;
+	bool		resultChecked;	/* resultDesc matches the row description */
+	FmgrInfo   *inputFunctions; /* per column of resultDesc */
+	Oid		   *inputParams;
+	MemoryContext rowContext;	/* reset after each row */
+
+	MemoryContextCallback endCallback;
+} AttachedWorkerState;
+
+/* One column of a row description. */
+typedef struct DescribedColumn
+{
+	char	   *name;
+	Oid			type;
+	int32		typmod;
+} DescribedColumn;
+
 static AttachedWorker *start_worker(char *command, char *databaseName,
 									char *userName, bool sendRows);
+static bool caller_read_only(void);
 static void register_worker(BackgroundWorker *bgw, BackgroundWorkerHandle **handle);
 static void refuse_unsupported(const char *command, bool same_database);
 static void command_syntax_error_callback(void *arg);
@@ -75,6 +118,11 @@ static void terminate_on_detach(dsm_segment *segment, Datum arg);
 static void end_on_context_reset(void *arg);
 static void handle_error_message(AttachedWorker *worker, StringInfo message);
 static void handle_row_description(AttachedWorker *worker, StringInfo message);
+static DescribedColumn *read_columns(StringInfo message, int natts);
+static void check_columns(TupleDesc expected, DescribedColumn *columns, int natts);
+static TupleDesc describe_columns(AttachedWorkerState *state,
+								  DescribedColumn *columns, int natts);
+static void prepare_input(AttachedWorkerState *state);
 static void handle_data_row(AttachedWorker *worker, StringInfo message);
 
 AttachedWorker *
@@ -108,6 +156,7 @@ start_worker(char *command, char *databaseName, char *userName, bool sendRows)
 	Oid			databaseId = MyDatabaseId;
 	Oid			userId = InvalidOid;
 	AttachedWorker *worker;
+	AttachedWorkerState *state;
 	BackgroundWorker bgw = {0};
 	shm_mq	   *queue;
 
@@ -133,7 +182,11 @@ start_worker(char *command, char *databaseName, char *userName, bool sendRows)
 	refuse_unsupported(command, databaseId == MyDatabaseId);
 
 	worker = palloc0(sizeof(AttachedWorker));
-	worker->command = pstrdup(command);
+	state = palloc0(sizeof(AttachedWorkerState));
+	worker->state = state;
+	state->command = pstrdup(command);
+	state->returning = sendRows;
+	state->otherDatabase = (databaseId != MyDatabaseId);
 	worker->sharedMemorySegment = create_segment(command, databaseId, userId,
 												 sendRows, &queue);
 
@@ -142,9 +195,9 @@ start_worker(char *command, char *databaseName, char *userName, bool sendRows)
 	 * the segment (at the end, at abort, at exit) terminates it if it still
 	 * runs.  Both callbacks before anything else can fail.
 	 */
-	worker->endCallback.func = end_on_context_reset;
-	worker->endCallback.arg = worker;
-	MemoryContextRegisterResetCallback(CurrentMemoryContext, &worker->endCallback);
+	state->endCallback.func = end_on_context_reset;
+	state->endCallback.arg = worker;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &state->endCallback);
 	on_dsm_detach(worker->sharedMemorySegment, terminate_on_detach,
 				  PointerGetDatum(worker));
 
@@ -162,7 +215,29 @@ start_worker(char *command, char *databaseName, char *userName, bool sendRows)
 
 	worker->outputQueue = shm_mq_attach(queue, worker->sharedMemorySegment,
 										worker->workerHandle);
+
+	/* one queue carries everything, the rows of a Returning worker too */
+	if (sendRows)
+		worker->tupleQueue = worker->outputQueue;
 	return worker;
+}
+
+/*
+ * Whether the worker is to be read-only: exactly when the caller's current
+ * transaction is, whatever made it so (SET TRANSACTION, BEGIN READ ONLY or
+ * READ WRITE, default_transaction_read_only from any source).  The
+ * worker's own defaults (server, database, role) must not decide: a caller
+ * that made its transaction writable in a server whose default is
+ * read-only expects its worker to write.  Outside a transaction (a C
+ * caller between transactions), as its next transaction would be.  On a
+ * hot standby every transaction, the worker's too, is read-only anyway.
+ */
+static bool
+caller_read_only(void)
+{
+	if (IsTransactionState())
+		return XactReadOnly;
+	return DefaultXactReadOnly || RecoveryInProgress();
 }
 
 /*
@@ -282,7 +357,8 @@ create_segment(const char *command, Oid databaseId, Oid userId, bool sendRows,
 
 /*
  * Who the worker will be: the caller (session user, SET ROLE, current user
- * and security context, as a parallel worker), or the given user.
+ * and security context, as a parallel worker), or the given user; and
+ * whether it is read-only, in either case as the caller's transaction.
  */
 static void
 fill_identity(AttachedWorkerFixed *fixed, Oid userId)
@@ -294,15 +370,15 @@ fill_identity(AttachedWorkerFixed *fixed, Oid userId)
 		fixed->outer_user_id = InvalidOid;
 		fixed->current_user_id = userId;
 		fixed->security_context = 0;
-		fixed->read_only = false;
-		return;
 	}
-
-	fixed->authenticated_user_id = GetAuthenticatedUserId();
-	fixed->session_user_id = GetSessionUserId();
-	fixed->outer_user_id = GetCurrentRoleId();
-	GetUserIdAndSecContext(&fixed->current_user_id, &fixed->security_context);
-	fixed->read_only = XactReadOnly;
+	else
+	{
+		fixed->authenticated_user_id = GetAuthenticatedUserId();
+		fixed->session_user_id = GetSessionUserId();
+		fixed->outer_user_id = GetCurrentRoleId();
+		GetUserIdAndSecContext(&fixed->current_user_id, &fixed->security_context);
+	}
+	fixed->read_only = caller_read_only();
 }
 
 /* on_dsm_detach: a worker that still runs has nobody to talk to. */
@@ -310,16 +386,18 @@ static void
 terminate_on_detach(dsm_segment *segment, Datum arg)
 {
 	AttachedWorker *worker = (AttachedWorker *) DatumGetPointer(arg);
+	AttachedWorkerState *state = worker->state;
 
-	if (!worker->finished)
+	if (!state->finished)
 	{
 		if (worker->workerHandle != NULL)
 			TerminateBackgroundWorker(worker->workerHandle);
-		worker->detachedEarly = true;
+		state->detachedEarly = true;
 	}
-	worker->finished = true;
+	state->finished = true;
 	worker->sharedMemorySegment = NULL;
 	worker->outputQueue = NULL;
+	worker->tupleQueue = NULL;
 }
 
 /* Memory context reset callback: the worker ends with its context. */
@@ -332,13 +410,15 @@ end_on_context_reset(void *arg)
 char *
 ReadFromAttachedWorker(AttachedWorker *worker, bool wait)
 {
-	if (worker->detachedEarly && !worker->ended)
+	AttachedWorkerState *state = worker->state;
+
+	if (state->detachedEarly && !state->ended)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("attached worker was ended before it finished its command"),
 				 errdetail("Its shared memory was released when the transaction that started it ended.")));
 
-	while (!worker->finished)
+	while (!state->finished)
 	{
 		Size		nbytes;
 		void	   *data;
@@ -351,11 +431,23 @@ ReadFromAttachedWorker(AttachedWorker *worker, bool wait)
 			return NULL;
 		if (result == SHM_MQ_DETACHED)
 		{
-			worker->finished = true;
+			state->finished = true;
 			ereport(ERROR,
 					(errcode(ERRCODE_CONNECTION_FAILURE),
 					 errmsg("attached worker exited without finishing its command"),
 					 errdetail("The worker's changes are rolled back, unless it committed before it exited.")));
+		}
+
+		/*
+		 * The worker has started, so its pid is known: fill in the field
+		 * that callers of the original API read (which waited for the
+		 * worker to start).  Once: a worker that has exited already stays
+		 * without one.
+		 */
+		if (!state->pidAsked)
+		{
+			state->pidAsked = true;
+			(void) GetBackgroundWorkerPid(worker->workerHandle, &worker->workerPid);
 		}
 
 		/* a copy, NUL-terminated, as the pq_getmsg functions expect */
@@ -372,7 +464,7 @@ ReadFromAttachedWorker(AttachedWorker *worker, bool wait)
 					return tag;
 				}
 			case 'E':			/* ErrorResponse: the worker exits after it */
-				worker->finished = true;
+				state->finished = true;
 				handle_error_message(worker, &message);
 				break;
 			case 'N':			/* NoticeResponse */
@@ -385,8 +477,8 @@ ReadFromAttachedWorker(AttachedWorker *worker, bool wait)
 				handle_data_row(worker, &message);
 				break;
 			case 'Z':			/* ReadyForQuery: committed and done */
-				worker->finished = true;
-				if (worker->resultDesc != NULL && !worker->resultChecked)
+				state->finished = true;
+				if (state->resultDesc != NULL && !state->resultChecked)
 					ereport(ERROR,
 							(errcode(ERRCODE_DATATYPE_MISMATCH),
 							 errmsg("the result of the attached worker does not match the column list"),
@@ -421,7 +513,7 @@ handle_error_message(AttachedWorker *worker, StringInfo message)
 	if (edata.cursorpos > 0)
 	{
 		edata.internalpos = edata.cursorpos;
-		edata.internalquery = worker->command;
+		edata.internalquery = worker->state->command;
 		edata.cursorpos = 0;
 	}
 
@@ -431,80 +523,176 @@ handle_error_message(AttachedWorker *worker, StringInfo message)
 	ThrowErrorData(&edata);
 }
 
-/* Check the row description against the expected result, once. */
+/*
+ * The row description of the last statement: check it against the
+ * expected descriptor, or make the descriptor from it; then prepare what
+ * reading the rows needs.  Ignored when nobody reads the rows.
+ */
 static void
 handle_row_description(AttachedWorker *worker, StringInfo message)
 {
+	AttachedWorkerState *state = worker->state;
 	int			natts = pq_getmsgint(message, 2);
+	DescribedColumn *columns;
+
+	if (state->resultDesc == NULL && !state->describe)
+		return;
+
+	columns = read_columns(message, natts);
+	if (state->resultDesc != NULL)
+		check_columns(state->resultDesc, columns, natts);
+	else
+		state->resultDesc = describe_columns(state, columns, natts);
+	prepare_input(state);
+}
+
+/* The columns of a row description, after its column count. */
+static DescribedColumn *
+read_columns(StringInfo message, int natts)
+{
+	DescribedColumn *columns = palloc(sizeof(DescribedColumn) * Max(natts, 1));
 	int			i;
 
-	if (worker->resultDesc == NULL)
-		return;
-	if (natts != worker->resultDesc->natts)
+	for (i = 0; i < natts; i++)
+	{
+		/*
+		 * The worker already speaks our database's encoding (it sets its
+		 * client_encoding to it): take the name as it is, without the
+		 * conversion from our own client's encoding that pq_getmsgstring
+		 * would do.
+		 */
+		columns[i].name = pstrdup(pq_getmsgrawstring(message));
+		(void) pq_getmsgint(message, 4);	/* table oid */
+		(void) pq_getmsgint(message, 2);	/* column number */
+		columns[i].type = pq_getmsgint(message, 4);
+		(void) pq_getmsgint(message, 2);	/* type length */
+		columns[i].typmod = pq_getmsgint(message, 4);
+		(void) pq_getmsgint(message, 2);	/* format */
+	}
+	return columns;
+}
+
+/* Raise an error when the columns do not match the expected descriptor. */
+static void
+check_columns(TupleDesc expected, DescribedColumn *columns, int natts)
+{
+	int			i;
+
+	if (natts != expected->natts)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("the result of the attached worker does not match the column list"),
 				 errdetail("The last statement returns %d columns, the column list has %d.",
-						   natts, worker->resultDesc->natts)));
+						   natts, expected->natts)));
 
 	for (i = 0; i < natts; i++)
 	{
-		Oid			type;
-
-		(void) pq_getmsgstring(message);	/* column name */
-		(void) pq_getmsgint(message, 4);	/* table oid */
-		(void) pq_getmsgint(message, 2);	/* column number */
-		type = pq_getmsgint(message, 4);
-		(void) pq_getmsgint(message, 2);	/* type length */
-		(void) pq_getmsgint(message, 4);	/* type modifier */
-		(void) pq_getmsgint(message, 2);	/* format */
+		Oid			want = TupleDescAttr(expected, i)->atttypid;
 
 		/* a row description names base types, not domains */
-		if (type != getBaseType(TupleDescAttr(worker->resultDesc, i)->atttypid))
+		if (columns[i].type != getBaseType(want))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("the result of the attached worker does not match the column list"),
 					 errdetail("Column %d of the last statement is of type %s, the column list says %s.",
-							   i + 1, format_type_be(type),
-							   format_type_be(TupleDescAttr(worker->resultDesc, i)->atttypid))));
+							   i + 1, format_type_be(columns[i].type),
+							   format_type_be(want))));
 	}
+}
 
-	/* everything a row needs, once: input functions and scratch memory */
-	worker->inputFunctions = palloc(sizeof(FmgrInfo) * natts);
-	worker->inputParams = palloc(sizeof(Oid) * natts);
+/*
+ * A descriptor made from the worker's columns, in the caller's context.
+ * A type must mean here what it means in the worker: a type OID of
+ * another database names another type here, or none, unless it is
+ * built-in; and a type that the command itself created is not visible to
+ * us before the worker commits.
+ */
+static TupleDesc
+describe_columns(AttachedWorkerState *state, DescribedColumn *columns, int natts)
+{
+	MemoryContext caller_context = MemoryContextSwitchTo(state->resultContext);
+	TupleDesc	desc = CreateTemplateTupleDesc(natts);
+	int			i;
+
+	for (i = 0; i < natts; i++)
+	{
+		int32		typmod = columns[i].typmod;
+
+		if (state->otherDatabase && columns[i].type >= FirstNormalObjectId)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("column \"%s\" of the attached worker's result is of a type of its own database",
+							columns[i].name),
+					 errdetail("Type OID %u may name another type, or none, in this database.",
+							   columns[i].type),
+					 errhint("Cast the column to text in the command, or pass a descriptor of the expected rows.")));
+		if (!SearchSysCacheExists1(TYPEOID, ObjectIdGetDatum(columns[i].type)))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("column \"%s\" of the attached worker's result is of a type that does not exist here",
+							columns[i].name),
+					 errdetail("Type OID %u is not visible to the caller, for example because the worker's command created it.",
+							   columns[i].type),
+					 errhint("Cast the column to text in the command, or pass a descriptor of the expected rows.")));
+
+		/*
+		 * The type modifier of an anonymous record numbers a row type that
+		 * only the worker's process has registered.
+		 */
+		if (columns[i].type == RECORDOID || columns[i].type == RECORDARRAYOID)
+			typmod = -1;
+		TupleDescInitEntry(desc, (AttrNumber) (i + 1), columns[i].name,
+						   columns[i].type, typmod, 0);
+	}
+	MemoryContextSwitchTo(caller_context);
+	return desc;
+}
+
+/* Input functions and scratch memory for the rows, once. */
+static void
+prepare_input(AttachedWorkerState *state)
+{
+	int			natts = state->resultDesc->natts;
+	int			i;
+
+	state->inputFunctions = palloc(sizeof(FmgrInfo) * Max(natts, 1));
+	state->inputParams = palloc(sizeof(Oid) * Max(natts, 1));
 	for (i = 0; i < natts; i++)
 	{
 		Oid			input;
 
-		getTypeInputInfo(TupleDescAttr(worker->resultDesc, i)->atttypid,
-						 &input, &worker->inputParams[i]);
-		fmgr_info(input, &worker->inputFunctions[i]);
+		getTypeInputInfo(TupleDescAttr(state->resultDesc, i)->atttypid,
+						 &input, &state->inputParams[i]);
+		fmgr_info(input, &state->inputFunctions[i]);
 	}
-	worker->rowContext = AllocSetContextCreate(CurrentMemoryContext,
-											   "pg_extension_base attached worker row",
-											   ALLOCSET_SMALL_SIZES);
-	worker->resultChecked = true;
+	state->rowContext = AllocSetContextCreate(CurrentMemoryContext,
+											  "pg_extension_base attached worker row",
+											  ALLOCSET_SMALL_SIZES);
+	state->resultChecked = true;
 }
 
 /* Convert one row from text, and store it. */
 static void
 handle_data_row(AttachedWorker *worker, StringInfo message)
 {
-	TupleDesc	desc = worker->resultDesc;
+	AttachedWorkerState *state = worker->state;
+	TupleDesc	desc = state->resultDesc;
 	int			natts = pq_getmsgint(message, 2);
 	MemoryContext caller_context;
 	Datum	   *values;
 	bool	   *nulls;
 	int			i;
 
-	if (worker->resultStore == NULL)
+	if (state->resultStore == NULL)
 		return;
-	if (!worker->resultChecked || natts != desc->natts)
-		elog(ERROR, "attached worker sent a row without a matching row description");
+	if (!state->resultChecked || natts != desc->natts)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("attached worker sent a row without a matching row description")));
 
-	caller_context = MemoryContextSwitchTo(worker->rowContext);
-	values = palloc(sizeof(Datum) * natts);
-	nulls = palloc(sizeof(bool) * natts);
+	caller_context = MemoryContextSwitchTo(state->rowContext);
+	values = palloc(sizeof(Datum) * Max(natts, 1));
+	nulls = palloc(sizeof(bool) * Max(natts, 1));
 	for (i = 0; i < natts; i++)
 	{
 		int			length = pq_getmsgint(message, 4);
@@ -513,39 +701,59 @@ handle_data_row(AttachedWorker *worker, StringInfo message)
 		nulls[i] = (length == -1);
 		if (!nulls[i])
 			text = pnstrdup(pq_getmsgbytes(message, length), length);
-		values[i] = InputFunctionCall(&worker->inputFunctions[i], text,
-									  worker->inputParams[i],
+		values[i] = InputFunctionCall(&state->inputFunctions[i], text,
+									  state->inputParams[i],
 									  TupleDescAttr(desc, i)->atttypmod);
 	}
 	MemoryContextSwitchTo(caller_context);
-	tuplestore_putvalues(worker->resultStore, desc, values, nulls);
-	MemoryContextReset(worker->rowContext);
+	tuplestore_putvalues(state->resultStore, desc, values, nulls);
+	MemoryContextReset(state->rowContext);
 }
 
 void
 ReadResultsFromAttachedWorker(AttachedWorker *worker, Tuplestorestate *store,
-							  TupleDesc desc)
+							  TupleDesc *resultDesc)
 {
-	worker->resultStore = store;
-	worker->resultDesc = desc;
+	AttachedWorkerState *state = worker->state;
+
+	/*
+	 * Refuse the two misuses that would otherwise lose the rows silently or
+	 * fail later with a less helpful message.
+	 */
+	if (resultDesc == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the result descriptor argument of ReadResultsFromAttachedWorker must not be a null pointer"),
+				 errhint("Pass the address of a TupleDesc: one that describes the expected rows, or one set to NULL to receive the worker's own description.")));
+	if (!state->returning)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the attached worker was not started to return rows"),
+				 errhint("Start it with StartAttachedWorkerReturning or StartAttachedWorkerInDatabaseReturning.")));
+
+	state->resultStore = store;
+	state->resultDesc = *resultDesc;
+	state->describe = (*resultDesc == NULL);
+	state->resultContext = CurrentMemoryContext;
 	while (ReadFromAttachedWorker(worker, true) != NULL)
 		;
+	*resultDesc = state->resultDesc;
 }
 
 bool
 IsAttachedWorkerRunning(AttachedWorker *worker)
 {
-	if (!worker->finished && worker->workerHandle != NULL)
+	if (!worker->state->finished && worker->workerHandle != NULL)
 		(void) GetBackgroundWorkerPid(worker->workerHandle, &worker->workerPid);
-	return !worker->finished;
+	return !worker->state->finished;
 }
 
 void
 EndAttachedWorker(AttachedWorker *worker)
 {
-	if (worker->ended)
+	if (worker->state->ended)
 		return;
-	worker->ended = true;
+	worker->state->ended = true;
 	if (worker->sharedMemorySegment != NULL)
 		dsm_detach(worker->sharedMemorySegment);	/* terminates it if running */
 }

@@ -16,8 +16,9 @@
  *
  * Not sent: identity (role, session_authorization), which the worker takes
  * over separately, the transaction's own characteristics, which belong to
- * the caller's transaction (a read-only caller gets a read-only worker
- * through its own flag), and what only makes sense for a client.
+ * the caller's transaction, and default_transaction_read_only: the worker
+ * is read-only exactly when the caller's current transaction is, which it
+ * learns through its own flag; and what only makes sense for a client.
  *
  *-------------------------------------------------------------------------
  */
@@ -36,6 +37,7 @@ static const char *const not_sent[] = {
 	"transaction_isolation",
 	"transaction_read_only",
 	"transaction_deferrable",
+	"default_transaction_read_only",
 	"client_encoding",
 	"application_name",
 };

@@ -60,7 +60,7 @@ pgeb_run_attached_returning(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	worker = start_from_sql(fcinfo, true);
-	ReadResultsFromAttachedWorker(worker, rsinfo->setResult, rsinfo->setDesc);
+	ReadResultsFromAttachedWorker(worker, rsinfo->setResult, &rsinfo->setDesc);
 	EndAttachedWorker(worker);
 	return (Datum) 0;
 }

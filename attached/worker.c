@@ -104,9 +104,16 @@ pgeb_attached_worker_main(Datum main_arg)
 	StartTransactionCommand();
 	take_identity(fixed);
 	pgeb_attached_settings_restore(settings);
-	if (fixed->read_only)
-		SetConfigOption("default_transaction_read_only", "on",
-						PGC_USERSET, PGC_S_SESSION);
+
+	/*
+	 * Read-only exactly when the caller's transaction is, both ways: the
+	 * defaults of our server, database and role must not make a worker of
+	 * a writable caller read-only.  (On a hot standby every transaction is
+	 * read-only whatever this says.)
+	 */
+	SetConfigOption("default_transaction_read_only",
+					fixed->read_only ? "on" : "off",
+					PGC_USERSET, PGC_S_SESSION);
 
 	/*
 	 * Speak the caller's encoding: what we send is converted to it, and the

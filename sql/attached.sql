@@ -119,6 +119,28 @@ BEGIN TRANSACTION READ ONLY;
 SELECT * FROM extension_base.run_attached($$INSERT INTO records VALUES ('read-only')$$);
 ROLLBACK;
 
+-- read-only follows the caller's current transaction, not its default
+-- (t/031_attached_original_api.pl: a server whose default is read-only)
+CREATE TABLE attached_rw (note text);
+SET default_transaction_read_only = on;
+BEGIN READ WRITE;
+SELECT * FROM extension_base.run_attached($$INSERT INTO attached_rw VALUES ('begin read write')$$);
+COMMIT;
+BEGIN;
+SET TRANSACTION READ WRITE;
+SELECT * FROM extension_base.run_attached_returning(
+	$$INSERT INTO attached_rw VALUES ('set transaction read write')
+	  RETURNING note, current_setting('transaction_read_only')$$)
+	AS t(note text, read_only text);
+COMMIT;
+RESET default_transaction_read_only;
+BEGIN;
+SET TRANSACTION READ ONLY;
+SELECT * FROM extension_base.run_attached($$INSERT INTO attached_rw VALUES ('read only')$$);
+ROLLBACK;
+SELECT * FROM attached_rw ORDER BY note;
+DROP TABLE attached_rw;
+
 -- refused statements
 SELECT * FROM extension_base.run_attached('BEGIN; INSERT INTO records VALUES (1); COMMIT');
 SELECT * FROM extension_base.run_attached('SAVEPOINT s');

@@ -30,48 +30,59 @@
 #define PG_EXTENSION_BASE_ATTACHED_WORKER_H
 
 #include "access/tupdesc.h"
-#include "fmgr.h"
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
 #include "storage/shm_mq.h"
 #include "utils/tuplestore.h"
 
+/* what only the library sees of an attached worker */
+struct AttachedWorkerState;
+
 /*
- * An attached worker, as the caller sees it.  Allocated in the caller's
- * memory context; treat the fields as read-only.
+ * An attached worker, as the caller sees it.  Made by the StartAttachedWorker
+ * functions only, in the caller's memory context; treat the fields as
+ * read-only.  The first five fields are those of the original
+ * pg_extension_base's struct, with its names and types; here they mean:
+ *
+ * sharedMemorySegment: the segment the caller and the worker share (the
+ *		command, the caller's identity and settings, the queue).  NULL once it
+ *		is detached: by EndAttachedWorker, or by the end of the transaction
+ *		that started the worker.
+ * outputQueue: the caller's end of the one queue from the worker.  Every
+ *		message the worker sends comes through it as a frontend/backend
+ *		protocol message: command tags, errors, notices, and for a Returning
+ *		worker its row description and rows (as text).  NULL with the segment.
+ * tupleQueue: for a worker started by a Returning function, the queue that
+ *		carries its rows, which is outputQueue (the rows are DataRow messages
+ *		there, not the minimal tuples of a tuple queue reader); NULL for a
+ *		worker that returns no rows, and once the segment is detached.
+ * workerPid: the worker's process id, or 0 while not known: the caller does
+ *		not wait for the worker to start.  Set when the first message from the
+ *		worker is read, and by IsAttachedWorkerRunning.
+ * workerHandle: the background worker's handle (for GetBackgroundWorkerPid
+ *		and the like).
  */
 typedef struct AttachedWorker
 {
-	/* the shared memory the caller and the worker share */
 	dsm_segment *sharedMemorySegment;
 	shm_mq_handle *outputQueue;
-
-	/* the background worker; workerPid is set by IsAttachedWorkerRunning */
+	shm_mq_handle *tupleQueue;
 	pid_t		workerPid;
 	BackgroundWorkerHandle *workerHandle;
 
-	char	   *command;		/* what the worker runs */
-
-	/* state of the conversation */
-	bool		finished;		/* the worker said it is done, or is gone */
-	bool		detachedEarly;	/* the segment went away before it finished */
-	bool		ended;			/* EndAttachedWorker ran */
-
-	/* where ReadFromAttachedWorker puts rows, when set */
-	Tuplestorestate *resultStore;
-	TupleDesc	resultDesc;
-	bool		resultChecked;	/* the row description matched resultDesc */
-	FmgrInfo   *inputFunctions; /* per column of resultDesc */
-	Oid		   *inputParams;
-	MemoryContext rowContext;	/* reset after each row */
-
-	MemoryContextCallback endCallback;
+	/* the state of the conversation, private to the library */
+	struct AttachedWorkerState *state;
 } AttachedWorker;
 
 /*
  * Start a worker that runs command in the current database as the current
- * user, with the caller's session settings, read-only when the caller is.
- * The Returning variants also send the rows of the last statement.
+ * user, with the caller's session settings.  The worker is read-only
+ * exactly when the caller's current transaction is (outside a transaction,
+ * when its next one would be): SET TRANSACTION READ WRITE in a server whose
+ * default_transaction_read_only is on gives a writable worker, BEGIN READ
+ * ONLY a read-only one; on a hot standby it is read-only.  This holds for
+ * every Start function.  The Returning variants also send the rows of the
+ * last statement.
  */
 extern PGDLLEXPORT AttachedWorker *StartAttachedWorker(char *command);
 extern PGDLLEXPORT AttachedWorker *StartAttachedWorkerReturning(char *command);
@@ -99,13 +110,27 @@ extern PGDLLEXPORT AttachedWorker *StartAttachedWorkerInDatabaseReturning(char *
 extern PGDLLEXPORT char *ReadFromAttachedWorker(AttachedWorker *worker, bool wait);
 
 /*
- * Read until the worker is done, putting the rows of its last statement
- * into store as tuples of desc; raises an error when the rows do not match
- * desc (number of columns or types).
+ * Read until the worker (started by a Returning function) is done, putting
+ * the rows of its last statement into store.
+ *
+ * With *resultDesc a descriptor, the rows are stored as tuples of it, and an
+ * error is raised when they do not match it (number of columns, or a type
+ * other than a column's type or, for a domain, its base type), or when the
+ * last statement returns no rows at all.
+ *
+ * With *resultDesc NULL, the descriptor is made from the worker's row
+ * description (column names, types and type modifiers), in the memory
+ * context current at this call, which must outlive the store's use, and
+ * returned in *resultDesc; it stays NULL when the last statement returns no
+ * rows at all.  In another database, only built-in types carry over (type
+ * OIDs of others differ between databases): cast other columns to text, or
+ * pass a descriptor.
+ *
+ * resultDesc itself must not be NULL.
  */
 extern PGDLLEXPORT void ReadResultsFromAttachedWorker(AttachedWorker *worker,
 													  Tuplestorestate *store,
-													  TupleDesc desc);
+													  TupleDesc *resultDesc);
 
 /* Whether the worker has not finished yet. */
 extern PGDLLEXPORT bool IsAttachedWorkerRunning(AttachedWorker *worker);
