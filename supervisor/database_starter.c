@@ -121,27 +121,37 @@ lock_registrations(Oid table)
 	}
 }
 
-/* The committed registrations whose extension and entry point exist. */
+/*
+ * The committed registrations whose extension and entry point exist.  The
+ * entry point is looked up by name now (registrations.c says how, for the
+ * installed version of our SQL), so that one an update script moved, or
+ * dropped and created again, is found where it is.
+ */
 static int
 read_registrations(WantedWorker **wanted)
 {
 	Oid			table = pgeb_registrations_table();
+	RegistrationColumns columns;
 	int			count;
 	int			level;
 
 	if (!OidIsValid(table))
 		return 0;
 
+	/* the columns only once the lock shows an update of them committed */
 	lock_registrations(table);
+	columns = pgeb_registration_columns(table);
 	PushActiveSnapshot(GetTransactionSnapshot());
 
 	level = pgeb_begin_catalog_search_path();
 	SPI_connect();
-	if (SPI_execute("SELECT w.id, w.worker_name, "
-					"       pg_catalog.to_regprocedure(w.entry_point)::pg_catalog.oid, e.oid "
-					"FROM " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE " w "
-					"JOIN pg_catalog.pg_extension e ON e.extname = w.extension_name "
-					"ORDER BY w.id", true, 0) != SPI_OK_SELECT)
+	if (SPI_execute(psprintf("SELECT w.%s, w.worker_name, %s, e.oid "
+							 "FROM %s.%s w "
+							 "JOIN pg_catalog.pg_extension e ON e.extname = w.extension_name "
+							 "ORDER BY w.%s",
+							 columns.worker_id, columns.entry_point,
+							 SUPERVISOR_SCHEMA, REGISTRATIONS_TABLE,
+							 columns.worker_id), true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the registrations of base workers");
 
 	count = 0;

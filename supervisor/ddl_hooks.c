@@ -11,7 +11,8 @@
  *	  ALTER DATABASE RENAME / SET TABLESPACE) and blocks the database
  *	  (stop.c) before core runs the command; other database DDL and COMMIT /
  *	  ROLLBACK PREPARED only ask for a new look at the databases when the
- *	  transaction ends.
+ *	  transaction ends, and ALTER EXTENSION ... UPDATE for a new look at
+ *	  the registrations of the current database.
  *
  * Calls go one way: these hooks call registrations.c and stop.c, which
  * never call back here.
@@ -144,6 +145,15 @@ supervisor_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 						pgeb_note_ddl_of_every_database();
 					break;
 				}
+			case T_AlterExtensionStmt:
+
+				/*
+				 * An update script may change registrations with plain SQL:
+				 * the original's scripts move an entry point with UPDATE
+				 * extension_base.workers SET entry_point_schema = ...
+				 */
+				pgeb_note_registrations_changed();
+				break;
 			case T_AlterDatabaseSetStmt:
 				pgeb_note_database_ddl(get_database_oid(((AlterDatabaseSetStmt *) parsetree)->dbname,
 														true));

@@ -14,13 +14,25 @@
  * COMMIT, see database_starter.c.  A removal (deregister, DROP EXTENSION
  * through ddl_hooks.c) then stops the workers and waits (stop.c).
  *
- * Calls go one way: ddl_hooks.c calls this file, this file calls stop.c
- * and registry.c, neither of which calls back.
+ * The table's columns are those of the original pg_extension_base since
+ * version 1.1 of our SQL (an entry point is entry_point_schema and
+ * entry_point_function, taking internal); a database still at 1.0 keeps
+ * working with this library until ALTER EXTENSION ... UPDATE, so every
+ * statement here asks pgeb_registration_columns() which columns to use.
+ *
+ * Calls go one way: ddl_hooks.c and sql.c call this file, this file calls
+ * stop.c and registry.c, neither of which calls back.
  *
  * Locks: the rows are changed through SPI, under the table's ROW EXCLUSIVE
- * lock, which the database starter waits out (database_starter.c).  Of
- * SupervisorState->lock, only GetBaseWorkerPid takes it, shared, to read
- * one slot; stop.c takes it to stop.
+ * lock, which the database starter waits out (database_starter.c); it is
+ * taken before the columns are looked at, so that an ALTER EXTENSION ...
+ * UPDATE that changes them is over by then.  Of SupervisorState->lock,
+ * GetBaseWorkerPid takes it shared to read one slot, WakeupBaseWorker
+ * exclusively to move one slot to SLOT_WANTED; stop.c takes it to stop.
+ *
+ * A build with -DPGEB_INJECT_SLOT_FAULTS (only t/029_slot_state_machine.pl
+ * makes one) breaks the state machine on request in wakeup_worker, to show
+ * that the registry's assertions catch it: see inject_slot_fault.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,6 +47,7 @@
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -45,13 +58,18 @@
 #include "supervisor.h"
 
 static Oid	require_registrations_table(void);
+static RegistrationColumns lock_registrations(Oid table, LOCKMODE mode);
 static void check_worker_name(const char *name);
 static void check_entry_point(Oid function_id);
+static int32 insert_registration(Oid table, const char *worker_name,
+								 Oid function_id, const char *extension_name);
 static int	run_query(const char *sql, int nargs, Oid *types, Datum *values,
 					  bool read_only, List **ids);
-static void deregister(const char *name, int32 worker_id, bool missing_ok);
-static List *for_worker(const char *statement, const char *name, int32 worker_id);
+static List *for_worker(bool removing, const char *name, int32 worker_id);
 static List *delete_registrations_of_extension(const char *extension_name);
+#ifdef PGEB_INJECT_SLOT_FAULTS
+static void inject_slot_fault(WorkerSlot *slot);
+#endif
 
 /* extension_base.workers in this database, or InvalidOid */
 Oid
@@ -64,14 +82,50 @@ pgeb_registrations_table(void)
 	return get_relname_relid(REGISTRATIONS_TABLE, namespace);
 }
 
+/*
+ * The columns of the registrations table (supervisor.h).  The caller holds
+ * a lock on it, so that they cannot change before its statement runs.
+ */
+RegistrationColumns
+pgeb_registration_columns(Oid table)
+{
+	RegistrationColumns columns;
+
+	columns.entry_point_by_name =
+		get_attnum(table, "entry_point_schema") != InvalidAttrNumber;
+	if (columns.entry_point_by_name)
+	{
+		columns.worker_id = "worker_id";
+		columns.entry_point =
+			"pg_catalog.to_regprocedure(pg_catalog.format('%I.%I(pg_catalog.internal)', "
+			"w.entry_point_schema, w.entry_point_function))::pg_catalog.oid";
+	}
+	else
+	{
+		columns.worker_id = "id";
+		columns.entry_point = "pg_catalog.to_regprocedure(w.entry_point)::pg_catalog.oid";
+	}
+	return columns;
+}
+
+/*
+ * Lock the table before the columns are looked at: taking the lock
+ * processes the invalidations of a committed ALTER EXTENSION ... UPDATE
+ * that changed them, and a running one holds the table until it ends.
+ */
+static RegistrationColumns
+lock_registrations(Oid table, LOCKMODE mode)
+{
+	LockRelationOid(table, mode);
+	return pgeb_registration_columns(table);
+}
+
 int32
 RegisterBaseWorker(char *workerName, Oid entryPointFunctionId, Oid extensionId)
 {
 	char	   *extension_name;
-	Oid			types[3] = {TEXTOID, TEXTOID, NAMEOID};
-	Datum		values[3];
-	List	   *ids = NIL;
-	NameData	extname;
+	Oid			table;
+	int32		id;
 
 	pgeb_require_registry();
 	pgeb_require_superuser("register base workers");
@@ -86,39 +140,83 @@ RegisterBaseWorker(char *workerName, Oid entryPointFunctionId, Oid extensionId)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("extension with OID %u does not exist", extensionId)));
-	(void) require_registrations_table();
+	table = require_registrations_table();
 
+	(void) lock_registrations(table, RowExclusiveLock);
 	if (pgeb_find_registration(workerName, 0) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("base worker \"%s\" already exists", workerName)));
 
-	values[0] = CStringGetTextDatum(workerName);
-	values[1] = CStringGetTextDatum(format_procedure_qualified(entryPointFunctionId));
-	namestrcpy(&extname, extension_name);
-	values[2] = NameGetDatum(&extname);
-	(void) run_query("INSERT INTO " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE
-					 " (worker_name, entry_point, extension_name) VALUES ($1, $2, $3)"
-					 " RETURNING id", 3, types, values, false, &ids);
-
+	id = insert_registration(table, workerName, entryPointFunctionId,
+							 extension_name);
 	pgeb_note_registrations_changed();
+	return id;
+}
+
+/*
+ * Insert one row and return its id: with 1.1's columns, the entry point
+ * is its schema and name (its argument is internal: check_entry_point);
+ * with 1.0's, its regprocedure as text.
+ */
+static int32
+insert_registration(Oid table, const char *worker_name, Oid function_id,
+					const char *extension_name)
+{
+	RegistrationColumns columns = pgeb_registration_columns(table);
+	Oid			types[4] = {TEXTOID, NAMEOID, NAMEOID, NAMEOID};
+	Datum		values[4];
+	NameData	names[3];
+	List	   *ids = NIL;
+
+	values[0] = CStringGetTextDatum(worker_name);
+	namestrcpy(&names[0], extension_name);
+	values[1] = NameGetDatum(&names[0]);
+	if (columns.entry_point_by_name)
+	{
+		namestrcpy(&names[1], get_namespace_name(get_func_namespace(function_id)));
+		values[2] = NameGetDatum(&names[1]);
+		namestrcpy(&names[2], get_func_name(function_id));
+		values[3] = NameGetDatum(&names[2]);
+		(void) run_query("INSERT INTO " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE
+						 " (worker_name, extension_name, entry_point_schema,"
+						 " entry_point_function) VALUES ($1, $2, $3, $4)"
+						 " RETURNING worker_id", 4, types, values, false, &ids);
+	}
+	else
+	{
+		types[2] = TEXTOID;
+		values[2] = CStringGetTextDatum(format_procedure_qualified(function_id));
+		(void) run_query("INSERT INTO " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE
+						 " (worker_name, extension_name, entry_point)"
+						 " VALUES ($1, $2, $3) RETURNING id",
+						 3, types, values, false, &ids);
+	}
 	return linitial_int(ids);
 }
 
-void
-DeregisterBaseWorker(char *workerName, bool missingOk)
+/* As the original: an ERROR when there is no such worker. */
+int32
+DeregisterBaseWorker(char *workerName)
 {
 	if (workerName == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the name of a base worker must not be null")));
-	deregister(workerName, 0, missingOk);
+	return pgeb_deregister_worker(workerName, 0, false);
 }
 
-void
-DeregisterBaseWorkerById(int32 workerId, bool missingOk)
+int32
+DeregisterBaseWorkerById(int32 workerId)
 {
-	deregister(NULL, workerId, missingOk);
+	return pgeb_deregister_worker(NULL, workerId, false);
+}
+
+/* extension_base.wakeup_worker(worker_id int) from C */
+void
+WakeupBaseWorker(int32 workerId)
+{
+	pgeb_wakeup_worker(NULL, workerId);
 }
 
 /*
@@ -134,8 +232,7 @@ DeregisterBaseWorkerSelf(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("DeregisterBaseWorkerSelf() can only be called by a base worker")));
 	(void) require_registrations_table();
-	(void) for_worker("DELETE FROM " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE,
-					  NULL, MyBaseWorkerId);
+	(void) for_worker(true, NULL, MyBaseWorkerId);
 	pgeb_note_registrations_changed();
 }
 
@@ -166,27 +263,34 @@ pgeb_find_registration(const char *name, int32 worker_id)
 
 	if (!OidIsValid(pgeb_registrations_table()))
 		return 0;
-	ids = for_worker("SELECT id FROM " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE,
-					 name, worker_id);
+	ids = for_worker(false, name, worker_id);
 	return ids == NIL ? 0 : linitial_int(ids);
 }
 
 /*
- * Run a SELECT id or a DELETE on the registrations of one worker, by name
- * (name != NULL) or id, and return the ids it found.
+ * Find (removing = false) or delete the registration of one worker, by name
+ * (name != NULL) or id, and return the ids found.
  */
 static List *
-for_worker(const char *statement, const char *name, int32 worker_id)
+for_worker(bool removing, const char *name, int32 worker_id)
 {
+	Oid			table = require_registrations_table();
+	RegistrationColumns columns =
+		lock_registrations(table, removing ? RowExclusiveLock : AccessShareLock);
+	const char *id = columns.worker_id;
 	Oid			type = name != NULL ? TEXTOID : INT4OID;
 	Datum		value = name != NULL ? CStringGetTextDatum(name) : Int32GetDatum(worker_id);
-	bool		read_only = strncmp(statement, "SELECT", 6) == 0;
+	const char *where = psprintf("WHERE %s = $1", name != NULL ? "worker_name" : id);
 	List	   *ids = NIL;
 
-	(void) run_query(psprintf("%s WHERE %s = $1%s", statement,
-							  name != NULL ? "worker_name" : "id",
-							  read_only ? "" : " RETURNING id"),
-					 1, &type, &value, read_only, &ids);
+	if (removing)
+		(void) run_query(psprintf("DELETE FROM %s.%s %s RETURNING %s",
+								  SUPERVISOR_SCHEMA, REGISTRATIONS_TABLE, where, id),
+						 1, &type, &value, false, &ids);
+	else
+		(void) run_query(psprintf("SELECT %s FROM %s.%s %s",
+								  id, SUPERVISOR_SCHEMA, REGISTRATIONS_TABLE, where),
+						 1, &type, &value, true, &ids);
 	return ids;
 }
 
@@ -203,33 +307,93 @@ pgeb_report_unknown_worker(const char *name, int32 worker_id)
 			 errmsg("base worker with id %d does not exist", worker_id)));
 }
 
-static void
-deregister(const char *name, int32 worker_id, bool missing_ok)
+/*
+ * Remove the registration of a worker, by name (name != NULL) or id, stop
+ * the worker and wait for it; return its id.  One that does not exist is
+ * an error, or with missing_ok (deregister_worker's) nothing, and 0.
+ */
+int32
+pgeb_deregister_worker(const char *name, int32 worker_id, bool missing_ok)
 {
 	List	   *ids;
+	int32		id;
 
 	pgeb_require_registry();
 	pgeb_require_superuser("deregister base workers");
 	if (!OidIsValid(pgeb_registrations_table()))
 	{
 		if (missing_ok)
-			return;
+			return 0;
 		pgeb_report_unknown_worker(name, worker_id);
 	}
 
-	ids = for_worker("DELETE FROM " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE,
-					 name, worker_id);
+	ids = for_worker(true, name, worker_id);
 	if (ids == NIL)
 	{
 		if (missing_ok)
-			return;
+			return 0;
 		pgeb_report_unknown_worker(name, worker_id);
 	}
 
+	id = linitial_int(ids);
 	pgeb_note_registrations_changed();
-	pgeb_stop_workers_and_wait(MyDatabaseId, InvalidOid, linitial_int(ids),
-							   "deregistered");
+	pgeb_stop_workers_and_wait(MyDatabaseId, InvalidOid, id, "deregistered");
+	return id;
 }
+
+/*
+ * Start a waiting (or finished) worker now, by name (name != NULL) or id:
+ * wakeup_worker() and WakeupBaseWorker.
+ */
+void
+pgeb_wakeup_worker(const char *name, int32 worker_id)
+{
+	int32		id;
+	WorkerSlot *slot;
+
+	pgeb_require_registry();
+	pgeb_require_superuser("wake up base workers");
+	id = pgeb_find_registration(name, worker_id);
+	if (id == 0)
+		pgeb_report_unknown_worker(name, worker_id);
+
+	pgeb_lock_registry(LW_EXCLUSIVE);
+	slot = pgeb_find_slot(MyDatabaseId, id);
+	if (slot != NULL && (slot->state == SLOT_WAITING || slot->state == SLOT_DONE ||
+						 slot->state == SLOT_WANTED))
+	{
+		pgeb_set_slot_state(slot, SLOT_WANTED);
+		slot->next_start = 0;
+	}
+#ifdef PGEB_INJECT_SLOT_FAULTS
+	inject_slot_fault(slot);
+#endif
+	pgeb_unlock_registry();
+	pgeb_wake_server_starter();
+}
+
+#ifdef PGEB_INJECT_SLOT_FAULTS
+/*
+ * Test builds only: break the state machine as the placeholder setting
+ * pgeb_test.inject_slot_fault asks, with the lock held exclusively.
+ *	- illegal_transition: SLOT_RESUMING from a state other than
+ *	  SLOT_STOPPING, through pgeb_set_slot_state, whose assertion fails;
+ *	- outside_write: a state written directly, which the check of
+ *	  pgeb_unlock_registry finds (state differs from state_written).
+ */
+static void
+inject_slot_fault(WorkerSlot *slot)
+{
+	const char *fault = GetConfigOption("pgeb_test.inject_slot_fault", true, false);
+
+	if (slot == NULL || fault == NULL)
+		return;
+	if (strcmp(fault, "illegal_transition") == 0 && slot->state != SLOT_STOPPING)
+		pgeb_set_slot_state(slot, SLOT_RESUMING);
+	else if (strcmp(fault, "outside_write") == 0)
+		slot->state = (slot->state == SLOT_DONE ? SLOT_WAITING : SLOT_DONE);
+}
+#endif
 
 /*
  * DROP EXTENSION (the object-access hook, ddl_hooks.c): remove the
@@ -267,6 +431,7 @@ static List *
 delete_registrations_of_extension(const char *extension_name)
 {
 	Oid			table = pgeb_registrations_table();
+	RegistrationColumns columns;
 	Oid			types[1] = {NAMEOID};
 	Datum		values[1];
 	NameData	extname;
@@ -278,6 +443,7 @@ delete_registrations_of_extension(const char *extension_name)
 
 	if (!OidIsValid(table))
 		return NIL;
+	columns = lock_registrations(table, RowExclusiveLock);
 	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(table));
 	if (!HeapTupleIsValid(tuple))
 		return NIL;
@@ -290,9 +456,9 @@ delete_registrations_of_extension(const char *extension_name)
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
-	(void) run_query("DELETE FROM " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE
-					 " WHERE extension_name = $1 RETURNING id", 1, types, values,
-					 false, &ids);
+	(void) run_query(psprintf("DELETE FROM %s.%s WHERE extension_name = $1 RETURNING %s",
+							  SUPERVISOR_SCHEMA, REGISTRATIONS_TABLE, columns.worker_id),
+					 1, types, values, false, &ids);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return ids;
 }

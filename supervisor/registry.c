@@ -57,6 +57,7 @@
 #include "storage/shmem.h"
 
 #include "pg_extension_base/abi.h"
+#include "pg_extension_base/base_workers.h"
 #include "supervisor.h"
 
 SupervisorShared *SupervisorState = NULL;
@@ -143,6 +144,26 @@ pgeb_registry_init(void)
 		SupervisorState->scan_all = true;
 	}
 	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * base_workers.h: the original's names for the two functions above.  The
+ * original's library called them from its own shared-memory hooks; ours
+ * does that itself (supervisor.c), so these are only for code that still
+ * calls them: the size of the region, and attaching to it, which the
+ * region's found flag makes harmless at any time after our hook ran.
+ */
+size_t
+BaseWorkerSharedMemorySize(void)
+{
+	return pgeb_registry_size();
+}
+
+void
+BaseWorkerSharedMemoryInit(void)
+{
+	if (SupervisorState == NULL)
+		pgeb_registry_init();
 }
 
 /* An ERROR, not a crash, when SQL runs on a server without our memory. */

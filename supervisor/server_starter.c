@@ -164,6 +164,11 @@ pgeb_server_starter_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 
+	/* named in pg_stat_activity as a base worker is, by its process name */
+	SetConfigOption("application_name", SERVER_STARTER_TYPE, PGC_USERSET,
+					PGC_S_SESSION);
+	pgstat_report_appname(SERVER_STARTER_TYPE);
+
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(Oid);
 	ctl.entrysize = sizeof(KnownDatabase);

@@ -10,13 +10,12 @@
  * other databases' workers, need a superuser; EXECUTE on the first three is
  * also revoked from PUBLIC by the install script.
  *
- * Locks: SupervisorState->lock, shared to copy slots and starters out
- * (list_*), exclusive for wakeup_worker, which moves one slot to
- * SLOT_WANTED; no error is raised while it is held.
+ * Registering, deregistering and waking go through registrations.c (the
+ * C API of base_workers.h and its internal forms with missing_ok and
+ * names).
  *
- * A build with -DPGEB_INJECT_SLOT_FAULTS (only t/029_slot_state_machine.pl
- * makes one) breaks the state machine on request in wakeup_worker, to show
- * that the registry's assertions catch it: see inject_slot_fault.
+ * Locks: SupervisorState->lock, shared to copy slots and starters out
+ * (list_*); no error is raised while it is held.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,7 +26,6 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
@@ -44,10 +42,6 @@ PG_FUNCTION_INFO_V1(pgeb_list_base_workers);
 PG_FUNCTION_INFO_V1(pgeb_list_database_starters);
 
 static void require_arguments(FunctionCallInfo fcinfo, int count);
-static void wakeup(const char *name, int32 worker_id);
-#ifdef PGEB_INJECT_SLOT_FAULTS
-static void inject_slot_fault(WorkerSlot *slot);
-#endif
 
 /* register_worker(worker_name text, entry_point regproc) returns bigint */
 Datum
@@ -72,7 +66,8 @@ pgeb_deregister_worker_by_name(PG_FUNCTION_ARGS)
 {
 	pgeb_require_registry();
 	require_arguments(fcinfo, 2);
-	DeregisterBaseWorker(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_BOOL(1));
+	(void) pgeb_deregister_worker(text_to_cstring(PG_GETARG_TEXT_PP(0)), 0,
+								  PG_GETARG_BOOL(1));
 	PG_RETURN_VOID();
 }
 
@@ -82,22 +77,20 @@ pgeb_deregister_worker_by_id(PG_FUNCTION_ARGS)
 {
 	pgeb_require_registry();
 	require_arguments(fcinfo, 2);
-	DeregisterBaseWorkerById(PG_GETARG_INT32(0), PG_GETARG_BOOL(1));
+	(void) pgeb_deregister_worker(NULL, PG_GETARG_INT32(0), PG_GETARG_BOOL(1));
 	PG_RETURN_VOID();
 }
 
-/* get_worker_pid(worker_id int) returns int: 0 when it does not run */
+/*
+ * get_worker_pid(worker_id int) returns int: 0 when it does not run, also
+ * when there is no such worker (as the original's)
+ */
 Datum
 pgeb_get_worker_pid(PG_FUNCTION_ARGS)
 {
-	int32		worker_id;
-
 	pgeb_require_registry();
 	require_arguments(fcinfo, 1);
-	worker_id = PG_GETARG_INT32(0);
-	if (pgeb_find_registration(NULL, worker_id) == 0)
-		pgeb_report_unknown_worker(NULL, worker_id);
-	PG_RETURN_INT32(GetBaseWorkerPid(worker_id));
+	PG_RETURN_INT32(GetBaseWorkerPid(PG_GETARG_INT32(0)));
 }
 
 Datum
@@ -105,7 +98,7 @@ pgeb_wakeup_worker_by_name(PG_FUNCTION_ARGS)
 {
 	pgeb_require_registry();
 	require_arguments(fcinfo, 1);
-	wakeup(text_to_cstring(PG_GETARG_TEXT_PP(0)), 0);
+	pgeb_wakeup_worker(text_to_cstring(PG_GETARG_TEXT_PP(0)), 0);
 	PG_RETURN_VOID();
 }
 
@@ -114,59 +107,9 @@ pgeb_wakeup_worker_by_id(PG_FUNCTION_ARGS)
 {
 	pgeb_require_registry();
 	require_arguments(fcinfo, 1);
-	wakeup(NULL, PG_GETARG_INT32(0));
+	WakeupBaseWorker(PG_GETARG_INT32(0));
 	PG_RETURN_VOID();
 }
-
-/* Start a waiting (or finished) worker now. */
-static void
-wakeup(const char *name, int32 worker_id)
-{
-	int32		id;
-	WorkerSlot *slot;
-
-	pgeb_require_superuser("wake up base workers");
-	id = pgeb_find_registration(name, worker_id);
-	if (id == 0)
-		pgeb_report_unknown_worker(name, worker_id);
-
-	pgeb_lock_registry(LW_EXCLUSIVE);
-	slot = pgeb_find_slot(MyDatabaseId, id);
-	if (slot != NULL && (slot->state == SLOT_WAITING || slot->state == SLOT_DONE ||
-						 slot->state == SLOT_WANTED))
-	{
-		pgeb_set_slot_state(slot, SLOT_WANTED);
-		slot->next_start = 0;
-	}
-#ifdef PGEB_INJECT_SLOT_FAULTS
-	inject_slot_fault(slot);
-#endif
-	pgeb_unlock_registry();
-	pgeb_wake_server_starter();
-}
-
-#ifdef PGEB_INJECT_SLOT_FAULTS
-/*
- * Test builds only: break the state machine as the placeholder setting
- * pgeb_test.inject_slot_fault asks, with the lock held exclusively.
- *	- illegal_transition: SLOT_RESUMING from a state other than
- *	  SLOT_STOPPING, through pgeb_set_slot_state, whose assertion fails;
- *	- outside_write: a state written directly, which the check of
- *	  pgeb_unlock_registry finds (state differs from state_written).
- */
-static void
-inject_slot_fault(WorkerSlot *slot)
-{
-	const char *fault = GetConfigOption("pgeb_test.inject_slot_fault", true, false);
-
-	if (slot == NULL || fault == NULL)
-		return;
-	if (strcmp(fault, "illegal_transition") == 0 && slot->state != SLOT_STOPPING)
-		pgeb_set_slot_state(slot, SLOT_RESUMING);
-	else if (strcmp(fault, "outside_write") == 0)
-		slot->state = (slot->state == SLOT_DONE ? SLOT_WAITING : SLOT_DONE);
-}
-#endif
 
 /*
  * list_base_workers(): every slot in use; a non-superuser sees only the

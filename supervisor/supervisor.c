@@ -21,6 +21,7 @@
 #include "utils/guc.h"
 
 #include "pg_extension_base/abi.h"
+#include "pg_extension_base/base_workers.h"
 #include "pg_extension_base/compat.h"
 #include "supervisor.h"
 
@@ -35,6 +36,9 @@ int			pgeb_worker_restart_backoff_max = 60000;
 int			pgeb_worker_restart_healthy_time = 60000;
 bool		pgeb_base_workers_enabled = true;
 
+/* base_workers.h: whether this server runs the server starter */
+bool		EnableBaseWorkerLauncher = false;
+
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
@@ -48,7 +52,16 @@ void
 _PG_init(void)
 {
 	const PgExtensionBaseApi *api = pgeb_attach_component(SUPERVISOR_MODULE_NAME);
-	int			module_id = pgeb_register_component(api, SUPERVISOR_MODULE_NAME);
+	int			module_id;
+
+	/*
+	 * Registered with the version of our SQL objects rather than the
+	 * release's (pgeb_register_component), since our SQL moved on to 1.1
+	 * alone: modules() then says "ok" for a database at 1.1 and asks a
+	 * database at 1.0 for ALTER EXTENSION ... UPDATE.
+	 */
+	module_id = api->register_module(SUPERVISOR_MODULE_NAME, SUPERVISOR_SQL_VERSION,
+									 PGEB_ABI_MAJOR, PGEB_ABI_MINOR);
 
 	define_settings();
 
@@ -69,7 +82,8 @@ _PG_init(void)
 	 * being restored.  Without the server starter nothing of ours runs, and
 	 * the stop hooks have no process to wait for (t/021_pg_upgrade.pl).
 	 */
-	if (pgeb_enable_base_worker_launcher && !IsBinaryUpgrade)
+	EnableBaseWorkerLauncher = pgeb_enable_base_worker_launcher && !IsBinaryUpgrade;
+	if (EnableBaseWorkerLauncher)
 		pgeb_register_server_starter();
 
 	api->module_initialized(module_id);

@@ -26,6 +26,14 @@
 #define SUPERVISOR_SCHEMA			"extension_base"
 #define REGISTRATIONS_TABLE			"workers"
 
+/*
+ * The version of our SQL objects this library goes with (the control
+ * file's default_version), which extension_base.modules() compares with
+ * the installed one.  The library also works with a database still at 1.0
+ * until ALTER EXTENSION ... UPDATE: see RegistrationColumns.
+ */
+#define SUPERVISOR_SQL_VERSION		"1.1"
+
 #define SERVER_STARTER_TYPE			"pg_extension_base server starter"
 #define DATABASE_STARTER_TYPE		"pg_extension_base database starter"
 #define BASE_WORKER_TYPE			"pg_extension_base base worker"
@@ -36,7 +44,10 @@
 #define MAX_DIRTY_DATABASES			64
 #define EXIT_REASON_LEN				128
 
-/* GUCs (supervisor.c) */
+/*
+ * GUCs (supervisor.c).  Whether the server starter runs is
+ * EnableBaseWorkerLauncher (base_workers.h).
+ */
 extern bool pgeb_enable_base_worker_launcher;
 extern int	pgeb_max_base_workers;
 extern int	pgeb_max_database_starters;
@@ -181,13 +192,32 @@ extern PGDLLEXPORT void pgeb_database_starter_main(Datum arg);
 extern PGDLLEXPORT void pgeb_base_worker_main(Datum arg);
 extern void pgeb_register_server_starter(void);
 
+/*
+ * How to read extension_base.workers of a database, whose columns depend on
+ * the installed version of our SQL: 1.1 has the original's worker_id and
+ * entry_point_schema, entry_point_function; 1.0 has id and entry_point (a
+ * regprocedure as text).  Both are SQL fragments over the alias w.
+ */
+typedef struct RegistrationColumns
+{
+	bool		entry_point_by_name;	/* 1.1: entry_point_schema and
+										 * entry_point_function */
+	const char *worker_id;		/* the id column */
+	const char *entry_point;	/* the entry point's oid, NULL when there is
+								 * no such function */
+} RegistrationColumns;
+
 /* registrations.c */
 extern Oid	pgeb_registrations_table(void);
+extern RegistrationColumns pgeb_registration_columns(Oid table);
 extern void pgeb_extension_dropped(Oid extension_id);
 extern void pgeb_require_superuser(const char *action);
 extern int	pgeb_begin_catalog_search_path(void);
 extern void pgeb_end_catalog_search_path(int level);
 extern int32 pgeb_find_registration(const char *name, int32 worker_id);
+extern int32 pgeb_deregister_worker(const char *name, int32 worker_id,
+									bool missing_ok);
+extern void pgeb_wakeup_worker(const char *name, int32 worker_id);
 pg_noreturn extern void pgeb_report_unknown_worker(const char *name, int32 worker_id);
 
 /* stop.c: the stop mechanism (calls only registry.c) */

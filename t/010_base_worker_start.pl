@@ -77,7 +77,7 @@ $session->quit;
 # the worker's entry point ran with its id, under the documented names
 is( $node->safe_psql(
 		'db1', q{
-		SELECT r.worker_id = w.id AND a.application_name = 'test_worker'
+		SELECT r.worker_id = w.worker_id AND a.application_name = 'test_worker'
 		FROM pgeb_test_worker.runs r
 		JOIN extension_base.workers w ON w.worker_name = 'test_worker'
 		JOIN pg_stat_activity a ON a.pid = r.pid}),

@@ -119,7 +119,7 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM pgeb_test_worker.runs'),
 
 $pid = base_worker_pid($node, 'postgres', 'test_worker');
 my $id = $node->safe_psql('postgres',
-	q{SELECT id FROM extension_base.workers WHERE worker_name = 'test_worker'});
+	q{SELECT worker_id FROM extension_base.workers WHERE worker_name = 'test_worker'});
 is(gone_after("SELECT extension_base.deregister_worker($id)", $pid),
 	't', 'deregister_worker by id: gone when it returns');
 is( $node->safe_psql(

@@ -134,7 +134,7 @@ query(q{
 	INSERT INTO pgeb_test_worker.behaviour VALUES ('test_worker', 'return', -1);
 	COMMIT});
 my $id = query(
-	q{SELECT id FROM extension_base.workers WHERE worker_name = 'test_worker'});
+	q{SELECT worker_id FROM extension_base.workers WHERE worker_name = 'test_worker'});
 
 ### -1: restart at once, in a new process each time
 

@@ -40,7 +40,8 @@ sub registrations
 	my ($dbname) = @_;
 	return $node->safe_psql($dbname, q{
 		SELECT string_agg(worker_name || ' ' || extension_name || ' '
-			|| (entry_point::regprocedure
+			|| (format('%I.%I(internal)', entry_point_schema,
+					entry_point_function)::regprocedure
 				= 'pgeb_test_worker.worker_main(internal)'::regprocedure),
 			',' ORDER BY worker_name)
 		FROM extension_base.workers});
@@ -58,14 +59,14 @@ sub restored_worker_runs
 	my $pid = base_worker_pid($node, $dbname, 'test_worker');
 	is( $node->safe_psql(
 			$dbname, q{
-			SELECT extension_base.get_worker_pid(id)
+			SELECT extension_base.get_worker_pid(worker_id)
 			FROM extension_base.workers WHERE worker_name = 'test_worker'}),
 		$pid,
 		"$how: get_worker_pid in $dbname returns it");
 	ok( $node->poll_query_until(
 			$dbname, qq{
 			SELECT count(*) = 1 FROM pgeb_test_worker.runs r
-			JOIN extension_base.workers w ON w.id = r.worker_id
+			JOIN extension_base.workers w ON w.worker_id = r.worker_id
 			WHERE r.pid = $pid}),
 		"$how: its entry point ran in $dbname");
 }

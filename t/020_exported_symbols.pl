@@ -7,9 +7,11 @@
 # _PG_init, the C functions our installed SQL scripts name, background
 # worker entry points).  pgeb_test_api, built apart against the installed
 # headers only, references every public name, loads, and each call does
-# what the headers say: base workers registered, observed and deregistered
-# from C (by name, by id, by themselves), their transaction macros, sleep
-# and signal flags, and attached workers in this and another database.
+# what the headers say: base workers registered, observed, woken and
+# deregistered from C (by name, by id, by themselves), their return values,
+# transaction macros, sleep and signal flags, the launcher flag and the
+# shared-memory functions, and attached workers in this and another
+# database.
 use strict;
 use warnings;
 
@@ -313,11 +315,12 @@ my $id_b = $node->safe_psql('postgres',
 	"SELECT pgeb_test_api.register_worker('api_b')");
 is( $node->safe_psql(
 		'postgres', q{
-		SELECT string_agg(id || ' ' || worker_name || ' ' || extension_name
-			|| ' ' || entry_point, ', ' ORDER BY id)
+		SELECT string_agg(worker_id || ' ' || worker_name || ' ' || extension_name
+			|| ' ' || entry_point_schema || '.' || entry_point_function, ', '
+			ORDER BY worker_id)
 		FROM extension_base.workers}),
-	"$id_a api_a pgeb_test_api pgeb_test_api.worker_main(pg_catalog.internal), "
-	  . "$id_b api_b pgeb_test_api pgeb_test_api.worker_main(pg_catalog.internal)",
+	"$id_a api_a pgeb_test_api pgeb_test_api.worker_main, "
+	  . "$id_b api_b pgeb_test_api pgeb_test_api.worker_main",
 	'RegisterBaseWorker records the worker of the extension and returns its id');
 wait_for_base_workers($node, 'postgres/api_a postgres/api_b',
 	'the workers registered from C run');
@@ -371,7 +374,8 @@ ok( $node->poll_query_until(
 		FROM pgeb_test_api.heartbeats h JOIN pg_stat_activity a USING (pid)
 		WHERE h.worker_id = $id_a}),
 	'the worker sleeps in LightSleep');
-$node->safe_psql('postgres', "SELECT pgeb_test_api.deregister_worker('api_a')");
+is($node->safe_psql('postgres', "SELECT pgeb_test_api.deregister_worker('api_a')"),
+	$id_a, 'DeregisterBaseWorker returns the id of the worker it removed');
 is(worker_pid($id_a), '0',
 	'DeregisterBaseWorker has stopped the worker when it returns: '
 	  . 'GetBaseWorkerPid gives 0');
@@ -390,12 +394,59 @@ like(
 	error_of("SELECT pgeb_test_api.deregister_worker('api_a')"),
 	qr/base worker "api_a" does not exist/,
 	'DeregisterBaseWorker of an unknown name is an error');
-is(error_of("SELECT pgeb_test_api.deregister_worker('api_a', true)"),
-	'', 'but not with missing_ok');
+
+# the return values of an entry point, and WakeupBaseWorker
+my $pid_b = base_worker_pid($node, 'postgres', 'api_b');
+$node->safe_psql('postgres',
+	"INSERT INTO pgeb_test_api.orders VALUES ($id_b, 'restart')");
+ok( $node->poll_query_until(
+		'postgres', qq{
+		SELECT pid <> $pid_b AND pid = pgeb_test_api.worker_pid($id_b)
+		FROM pgeb_test_api.heartbeats WHERE worker_id = $id_b}),
+	'BASE_WORKER_RESTART_IMMEDIATELY: the worker runs again in a new process');
+is( $node->safe_psql(
+		'postgres', qq{
+		SELECT failure_count || ' ' || coalesce(last_exit_reason, '')
+		FROM extension_base.base_workers WHERE worker_id = $id_b}),
+	'0 returned -1',
+	'it returned -1, which is no failure');
+$pid_b = base_worker_pid($node, 'postgres', 'api_b');
+$node->safe_psql('postgres',
+	"INSERT INTO pgeb_test_api.orders VALUES ($id_b, 'finish')");
+ok( $node->poll_query_until(
+		'postgres', qq{
+		SELECT state = 'done' AND pid = 0 AND last_exit_reason = 'returned 0'
+		FROM extension_base.base_workers WHERE worker_id = $id_b}),
+	'BASE_WORKER_NO_RESTART: the worker ends and stays down');
+$node->safe_psql('postgres', "SELECT pgeb_test_api.wakeup_worker($id_b)");
+ok( $node->poll_query_until(
+		'postgres', qq{
+		SELECT pid <> $pid_b AND pid = pgeb_test_api.worker_pid($id_b)
+		FROM pgeb_test_api.heartbeats WHERE worker_id = $id_b}),
+	'WakeupBaseWorker starts the finished worker again');
+like(
+	error_of('SELECT pgeb_test_api.wakeup_worker(999999)'),
+	qr/base worker with id 999999 does not exist/,
+	'WakeupBaseWorker of an unknown id is an error, as wakeup_worker(int) says');
+
+# the launcher flag and the shared-memory functions
+is($node->safe_psql('postgres', 'SELECT pgeb_test_api.launcher_enabled()'),
+	't', 'EnableBaseWorkerLauncher is true on a server that runs base workers');
+is( $node->safe_psql(
+		'postgres', q{
+		SELECT pgeb_test_api.shared_memory_size() = size
+		FROM pg_shmem_allocations WHERE name = 'pg_extension_base_supervisor'}),
+	't',
+	'BaseWorkerSharedMemorySize is the size of the region base workers use');
+$node->safe_psql('postgres',
+	'SELECT pgeb_test_api.shared_memory_init(), pgeb_test_api.shared_memory_init()');
+is(worker_pid($id_b), base_worker_pid($node, 'postgres', 'api_b'),
+	'BaseWorkerSharedMemoryInit, called twice, leaves the registry as it was');
 
 # deregistration by id
-my $pid_b = base_worker_pid($node, 'postgres', 'api_b');
-$node->safe_psql('postgres', "SELECT pgeb_test_api.deregister_worker($id_b)");
+$pid_b = base_worker_pid($node, 'postgres', 'api_b');
+is($node->safe_psql('postgres', "SELECT pgeb_test_api.deregister_worker($id_b)"),
+	$id_b, 'DeregisterBaseWorkerById returns the id it removed');
 is(worker_pid($id_b), '0',
 	'DeregisterBaseWorkerById has stopped the worker when it returns');
 is( $node->safe_psql(
@@ -408,8 +459,6 @@ like(
 	error_of("SELECT pgeb_test_api.deregister_worker($id_b)"),
 	qr/base worker with id $id_b does not exist/,
 	'DeregisterBaseWorkerById of an unknown id is an error');
-is(error_of("SELECT pgeb_test_api.deregister_worker($id_b, true)"),
-	'', 'but not with missing_ok');
 
 # a worker that removes its own registration
 my $id_c = $node->safe_psql('postgres',
@@ -424,7 +473,7 @@ $node->safe_psql('postgres',
 	"INSERT INTO pgeb_test_api.orders VALUES ($id_c, 'deregister_self')");
 ok( $node->poll_query_until(
 		'postgres',
-		"SELECT count(*) = 0 FROM extension_base.workers WHERE id = $id_c"),
+		"SELECT count(*) = 0 FROM extension_base.workers WHERE worker_id = $id_c"),
 	'DeregisterBaseWorkerSelf removes the registration of the worker that calls it');
 is(heartbeat($id_c, 'deregistered_self'),
 	't', 'in the transaction END_TRANSACTION committed');

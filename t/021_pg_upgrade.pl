@@ -62,8 +62,9 @@ ok($old->log_contains(qr/creating required extension "pg_extension_base"/),
 # What must come through the upgrade, read from a running server.
 my %queries = (
 	registrations => q{
-		SELECT id, worker_name, entry_point, extension_name
-		FROM extension_base.workers ORDER BY id},
+		SELECT worker_id, worker_name, extension_name, entry_point_schema,
+			entry_point_function
+		FROM extension_base.workers ORDER BY worker_id},
 	extensions => q{
 		SELECT extname, extversion, extnamespace::regnamespace
 		FROM pg_extension ORDER BY extname},
@@ -184,13 +185,13 @@ is( $new->safe_psql(
 is($new->safe_psql('postgres', $modules_query),
 	$modules_before, 'modules() reports the same components, versions and statuses');
 
-# the identity sequence came through: a registration made after the
+# the id sequence came through: a registration made after the
 # upgrade gets a new id, and its worker starts
-my $max_id = $new->safe_psql('db2', 'SELECT max(id) FROM extension_base.workers');
+my $max_id = $new->safe_psql('db2', 'SELECT max(worker_id) FROM extension_base.workers');
 $new->safe_psql('db2', q{ALTER EXTENSION pgeb_test_worker UPDATE TO '1.1'});
 is( $new->safe_psql(
 		'db2', qq{
-		SELECT id > $max_id FROM extension_base.workers
+		SELECT worker_id > $max_id FROM extension_base.workers
 		WHERE worker_name = 'test_worker_b'}),
 	't',
 	'a worker registered after the upgrade gets a new id');

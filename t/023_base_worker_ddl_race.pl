@@ -63,7 +63,7 @@ sub removed_during_failed_ddl
 
 	database_with_workers($db);
 	my $removed_id = $node->safe_psql($db,
-		"SELECT id FROM extension_base.workers WHERE worker_name = '$case{removed}'");
+		"SELECT worker_id FROM extension_base.workers WHERE worker_name = '$case{removed}'");
 	my $log_offset = -s $node->logfile;
 
 	my $stayer = $node->background_psql($db, on_error_stop => 0);

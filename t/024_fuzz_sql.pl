@@ -135,7 +135,7 @@ sub registrations
 	for my $db (@ext_databases)
 	{
 		my $rows = $node->safe_psql($db,
-			q{SELECT string_agg(id || '|' || encode(convert_to(worker_name, 'UTF8'), 'hex'), E'\n' ORDER BY id)
+			q{SELECT string_agg(worker_id || '|' || encode(convert_to(worker_name, 'UTF8'), 'hex'), E'\n' ORDER BY worker_id)
 			  FROM extension_base.workers});
 		$result{$db} = {};
 		for my $row (split /\n/, $rows)
@@ -1073,8 +1073,8 @@ for my $db (@ext_databases)
 			FULL JOIN (SELECT * FROM extension_base.list_base_workers()
 				WHERE database_id = (SELECT oid FROM pg_database
 					WHERE datname = current_database())) l
-			ON l.worker_id = w.id
-			WHERE w.id IS NULL OR l.worker_id IS NULL}),
+			ON l.worker_id = w.worker_id
+			WHERE w.worker_id IS NULL OR l.worker_id IS NULL}),
 		'0', "$db: every registration has its registry slot, and no slot is left over");
 }
 is( $node->safe_psql(

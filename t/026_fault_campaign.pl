@@ -239,7 +239,8 @@ for my $round (1 .. $rounds)
 			SELECT string_agg(w.worker_name, ' ' ORDER BY w.worker_name)
 			FROM extension_base.workers w
 			JOIN pg_extension e ON e.extname = w.extension_name
-			WHERE to_regprocedure(w.entry_point) IS NOT NULL});
+			WHERE to_regprocedure(format('%I.%I(internal)', w.entry_point_schema,
+				w.entry_point_function)) IS NOT NULL});
 		push @expected, map { "$db/$_" } split / /, $names;
 	}
 	my $expected = join(' ', sort @expected);

@@ -79,7 +79,7 @@ sub deregistered_during_failed_ddl
 
 	database_with_workers($db);
 	my $removed_id = $node->safe_psql($db,
-		"SELECT id FROM extension_base.workers WHERE worker_name = 'test_worker_b'");
+		"SELECT worker_id FROM extension_base.workers WHERE worker_name = 'test_worker_b'");
 	my $runs_before = $node->safe_psql($db,
 		"SELECT count(*) FROM pgeb_test_worker.runs WHERE worker_id = $removed_id");
 

@@ -21,7 +21,8 @@ CREATE TABLE heartbeats (
 CREATE TABLE orders (
     worker_id int PRIMARY KEY,
     action text NOT NULL
-        CHECK (action IN ('survive_error', 'sleep_long', 'deregister_self'))
+        CHECK (action IN ('survive_error', 'sleep_long', 'deregister_self',
+                          'finish', 'restart'))
 );
 
 CREATE FUNCTION worker_main(internal) RETURNS internal
@@ -33,14 +34,33 @@ CREATE FUNCTION register_worker(worker_name text,
 RETURNS int
 LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'pgeb_test_api_register_worker';
 
--- DeregisterBaseWorker and DeregisterBaseWorkerById
-CREATE FUNCTION deregister_worker(worker_name text, missing_ok bool DEFAULT false)
-RETURNS void
+-- DeregisterBaseWorker and DeregisterBaseWorkerById: the id removed
+CREATE FUNCTION deregister_worker(worker_name text)
+RETURNS int
 LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'pgeb_test_api_deregister_by_name';
 
-CREATE FUNCTION deregister_worker(worker_id int, missing_ok bool DEFAULT false)
-RETURNS void
+CREATE FUNCTION deregister_worker(worker_id int)
+RETURNS int
 LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'pgeb_test_api_deregister_by_id';
+
+-- WakeupBaseWorker
+CREATE FUNCTION wakeup_worker(worker_id int)
+RETURNS void
+LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'pgeb_test_api_wakeup_worker';
+
+-- EnableBaseWorkerLauncher, BaseWorkerSharedMemorySize(),
+-- BaseWorkerSharedMemoryInit()
+CREATE FUNCTION launcher_enabled()
+RETURNS bool
+LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'pgeb_test_api_launcher_enabled';
+
+CREATE FUNCTION shared_memory_size()
+RETURNS bigint
+LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'pgeb_test_api_shared_memory_size';
+
+CREATE FUNCTION shared_memory_init()
+RETURNS void
+LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'pgeb_test_api_shared_memory_init';
 
 -- GetBaseWorkerPid
 CREATE FUNCTION worker_pid(worker_id int)

@@ -12,16 +12,21 @@
  * headers say:
  *
  *	register_worker, deregister_worker (by name, by id), worker_pid,
- *	my_base_worker_id
+ *	wakeup_worker, my_base_worker_id
  *		RegisterBaseWorker, DeregisterBaseWorker, DeregisterBaseWorkerById,
- *		GetBaseWorkerPid and MyBaseWorkerId, from a session
+ *		GetBaseWorkerPid, WakeupBaseWorker and MyBaseWorkerId, from a
+ *		session
+ *	launcher_enabled, shared_memory_size, shared_memory_init
+ *		EnableBaseWorkerLauncher, BaseWorkerSharedMemorySize and
+ *		BaseWorkerSharedMemoryInit
  *	worker_main
  *		a base worker that beats in pgeb_test_api.heartbeats under its
  *		MyBaseWorkerId (START_TRANSACTION, END_TRANSACTION and SPI), sleeps
  *		with LightSleep, counts ReloadRequested, stops when it sees
  *		TerminationRequested, and does what pgeb_test_api.orders says:
- *		survive an error (END_TRANSACTION_NO_THROW), sleep long, or remove
- *		its own registration (DeregisterBaseWorkerSelf)
+ *		survive an error (END_TRANSACTION_NO_THROW), sleep long, remove
+ *		its own registration (DeregisterBaseWorkerSelf), or return
+ *		BASE_WORKER_NO_RESTART or BASE_WORKER_RESTART_IMMEDIATELY
  *	attached_tags, attached_rows, attached_end_early
  *		the four ways to start an attached worker, ReadFromAttachedWorker,
  *		ReadResultsFromAttachedWorker, IsAttachedWorkerRunning and
@@ -55,7 +60,9 @@ typedef enum WorkerOrder
 	ORDER_NONE,
 	ORDER_SURVIVE_ERROR,
 	ORDER_SLEEP_LONG,
-	ORDER_DEREGISTER_SELF
+	ORDER_DEREGISTER_SELF,
+	ORDER_FINISH,				/* return BASE_WORKER_NO_RESTART */
+	ORDER_RESTART				/* return BASE_WORKER_RESTART_IMMEDIATELY */
 } WorkerOrder;
 
 static WorkerOrder beat(int32 argument, int *sleep_ms, int reloads,
@@ -90,8 +97,12 @@ pgeb_test_api_worker_main(PG_FUNCTION_ARGS)
 		else if (order == ORDER_DEREGISTER_SELF)
 		{
 			deregister_self();
-			PG_RETURN_INT64(0);
+			return BASE_WORKER_NO_RESTART;
 		}
+		else if (order == ORDER_FINISH)
+			return BASE_WORKER_NO_RESTART;
+		else if (order == ORDER_RESTART)
+			return BASE_WORKER_RESTART_IMMEDIATELY;
 
 		HOLD_INTERRUPTS();
 		LightSleep(sleep_ms);
@@ -143,6 +154,10 @@ beat(int32 argument, int *sleep_ms, int reloads, int errors_survived)
 				order = ORDER_SLEEP_LONG;
 			else if (strcmp(action, "deregister_self") == 0)
 				order = ORDER_DEREGISTER_SELF;
+			else if (strcmp(action, "finish") == 0)
+				order = ORDER_FINISH;
+			else if (strcmp(action, "restart") == 0)
+				order = ORDER_RESTART;
 		}
 		if (order == ORDER_SLEEP_LONG)
 			*sleep_ms = LONG_SLEEP_MS;
@@ -227,21 +242,57 @@ pgeb_test_api_register_worker(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(pgeb_test_api_deregister_by_name);
 
-/* deregister_worker(worker_name text, missing_ok bool) */
+/* deregister_worker(worker_name text) returns int: the id removed */
 Datum
 pgeb_test_api_deregister_by_name(PG_FUNCTION_ARGS)
 {
-	DeregisterBaseWorker(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_BOOL(1));
-	PG_RETURN_VOID();
+	PG_RETURN_INT32(DeregisterBaseWorker(text_to_cstring(PG_GETARG_TEXT_PP(0))));
 }
 
 PG_FUNCTION_INFO_V1(pgeb_test_api_deregister_by_id);
 
-/* deregister_worker(worker_id int, missing_ok bool) */
+/* deregister_worker(worker_id int) returns int: the id removed */
 Datum
 pgeb_test_api_deregister_by_id(PG_FUNCTION_ARGS)
 {
-	DeregisterBaseWorkerById(PG_GETARG_INT32(0), PG_GETARG_BOOL(1));
+	PG_RETURN_INT32(DeregisterBaseWorkerById(PG_GETARG_INT32(0)));
+}
+
+PG_FUNCTION_INFO_V1(pgeb_test_api_wakeup_worker);
+
+/* wakeup_worker(worker_id int) */
+Datum
+pgeb_test_api_wakeup_worker(PG_FUNCTION_ARGS)
+{
+	WakeupBaseWorker(PG_GETARG_INT32(0));
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(pgeb_test_api_launcher_enabled);
+
+/* launcher_enabled() returns bool: EnableBaseWorkerLauncher */
+Datum
+pgeb_test_api_launcher_enabled(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(EnableBaseWorkerLauncher);
+}
+
+PG_FUNCTION_INFO_V1(pgeb_test_api_shared_memory_size);
+
+/* shared_memory_size() returns bigint: BaseWorkerSharedMemorySize() */
+Datum
+pgeb_test_api_shared_memory_size(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64((int64) BaseWorkerSharedMemorySize());
+}
+
+PG_FUNCTION_INFO_V1(pgeb_test_api_shared_memory_init);
+
+/* shared_memory_init(): BaseWorkerSharedMemoryInit(), as often as called */
+Datum
+pgeb_test_api_shared_memory_init(PG_FUNCTION_ARGS)
+{
+	BaseWorkerSharedMemoryInit();
 	PG_RETURN_VOID();
 }
 
