@@ -13,7 +13,7 @@ RETURNS SETOF text
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'pgeb_test_attached_described';
 
-CREATE FUNCTION pgeb_test_attached_fields(command text, returning bool, lock_key bigint)
+CREATE FUNCTION pgeb_test_attached_fields(command text, returns_rows bool, lock_key bigint)
 RETURNS SETOF text
 LANGUAGE C STRICT
 AS 'MODULE_PATHNAME', 'pgeb_test_attached_fields';

@@ -18,7 +18,7 @@
  * whose address it passes), and prints the descriptor it gets back and the
  * rows, read from its own tuplestore through that descriptor.
  *
- * pgeb_test_attached_fields(command, returning, lock_key) shows the public
+ * pgeb_test_attached_fields(command, returns_rows, lock_key) shows the public
  * fields of the AttachedWorker at each step.
  *
  * pgeb_test_attached_as(command, dbname, username) runs a command through
