@@ -348,7 +348,7 @@ pgeb_test_api_attached_rows(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	worker = start_attached(fcinfo, true);
-	ReadResultsFromAttachedWorker(worker, rsinfo->setResult, rsinfo->setDesc);
+	ReadResultsFromAttachedWorker(worker, rsinfo->setResult, &rsinfo->setDesc);
 	end_attached(worker);
 	return (Datum) 0;
 }
