@@ -18,6 +18,10 @@
  * which we do not act on again.  Privileges are core's: a step runs as the
  * current user, and core's error names the extension it refused.
  *
+ * The installed header extension_dependencies.h gives other extensions the
+ * variables behind the two settings, under the original pg_extension_base's
+ * names.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -35,14 +39,23 @@
 
 #include "pg_extension_base/abi.h"
 #include "pg_extension_base/compat.h"
+#include "pg_extension_base/extension_dependencies.h"
 #include "deps.h"
 
 #define MODULE_NAME "pg_extension_base_deps"
 
 PGEB_MODULE_MAGIC(MODULE_NAME);
 
-static bool enable_dependency_create = true;
-static bool enable_dependency_update = true;
+/* extension_dependencies.h: the two settings */
+bool		EnableExtensionDependencyCreate = true;
+bool		EnableExtensionDependencyUpdate = true;
+
+/*
+ * extension_dependencies.h: the original's escalation role, which we do not
+ * have (README.md, "Privileges"): always empty, which means none there.
+ */
+static char no_escalation_role[] = "";
+char	   *DependencyEscalationRoleName = no_escalation_role;
 
 static const PgExtensionBaseApi *pgeb_api = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
@@ -69,7 +82,7 @@ _PG_init(void)
 	DefineCustomBoolVariable("pg_extension_base.enable_extension_dependency_create",
 							 "Creates the missing requirements of an extension before CREATE or ALTER EXTENSION.",
 							 "Off leaves it to core: a missing requirement is an error unless CREATE EXTENSION has CASCADE.",
-							 &enable_dependency_create,
+							 &EnableExtensionDependencyCreate,
 							 true,
 							 PGC_SUSET,
 							 0,
@@ -78,7 +91,7 @@ _PG_init(void)
 	DefineCustomBoolVariable("pg_extension_base.enable_extension_dependency_update",
 							 "Updates the installed requirements of an extension to their default versions before CREATE or ALTER EXTENSION.",
 							 NULL,
-							 &enable_dependency_update,
+							 &EnableExtensionDependencyUpdate,
 							 true,
 							 PGC_SUSET,
 							 0,
@@ -91,6 +104,18 @@ _PG_init(void)
 	pgeb_api = api;
 }
 
+/*
+ * extension_dependencies.h: the original's way to install the hook, which
+ * _PG_init has installed before any other library could call this.  So it
+ * only checks that this library did initialise, and calling it again does
+ * nothing (installing the hook twice would run every plan twice).
+ */
+void
+InitializeExtensionDependencyInstaller(void)
+{
+	pgeb_require_loaded(pgeb_api, MODULE_NAME);
+}
+
 static void
 deps_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					bool readOnlyTree, ProcessUtilityContext context,
@@ -100,7 +125,7 @@ deps_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	Node	   *parsetree = pstmt->utilityStmt;
 
 	if (context == PROCESS_UTILITY_TOPLEVEL && pgeb_api != NULL &&
-		(enable_dependency_create || enable_dependency_update))
+		(EnableExtensionDependencyCreate || EnableExtensionDependencyUpdate))
 	{
 		if (IsA(parsetree, CreateExtensionStmt))
 			prepare_create((CreateExtensionStmt *) parsetree);
@@ -121,8 +146,8 @@ current_options(void)
 {
 	DepsOptions options;
 
-	options.create_missing = enable_dependency_create;
-	options.update_existing = enable_dependency_update;
+	options.create_missing = EnableExtensionDependencyCreate;
+	options.update_existing = EnableExtensionDependencyUpdate;
 	return options;
 }
 
