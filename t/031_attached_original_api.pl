@@ -156,13 +156,20 @@ like(
 		q{SELECT * FROM pgeb_test_attached_described($$SELECT 'far'::far_mood AS m$$, 'other_db')}),
 	qr/ERROR:  column "m" of the attached worker's result is of a type of its own database\n.*HINT:  Cast the column to text in the command, or pass a descriptor of the expected rows\./s,
 	'a type of another database is refused, with a hint');
+# The worker sends the row description before it runs the query, and the
+# query waits for a lock another session holds: so the worker cannot have
+# committed its new type when the caller reads the description.
+my $locker = $node->background_psql('postgres');
+$locker->query_safe('SELECT pg_advisory_lock(4343)');
 like(
 	result_of(q{
 		SET default_transaction_read_only = off;
 		SELECT * FROM pgeb_test_attached_described($$
-			CREATE TYPE new_mood AS ENUM ('new'); SELECT 'new'::new_mood AS m$$)}),
+			CREATE TYPE new_mood AS ENUM ('new');
+			SELECT 'new'::new_mood AS m FROM pg_advisory_lock(4343)$$)}),
 	qr/ERROR:  column "m" of the attached worker's result is of a type that does not exist here/,
 	'a type the caller cannot see yet is refused');
+$locker->quit;
 like(
 	result_of(q{SELECT * FROM pgeb_test_attached_described('SELECT ROW(1, 2) AS r')}),
 	qr/ERROR:  input of anonymous composite types is not implemented/,
