@@ -24,8 +24,11 @@
  *	  foreach_ptr(char, name, names)
  *		  elog(LOG, "%s", name);
  *
- * The variable is the element itself, not a ListCell; deleting elements
- * of the list inside the loop is not supported.
+ * The variable is the element itself, not a ListCell.  As with core's,
+ * foreach_current_index(var) and foreach_delete_current(lst, var) work
+ * inside the loop (they use the loop's state, var##__state).
+ * foreach_xid needs a server whose lists hold transaction ids (16 and
+ * later).
  */
 #ifndef foreach_ptr
 
@@ -51,10 +54,10 @@
 	for (type pointer var = 0, pointer var##__once = (type pointer) 1; \
 		 var##__once != 0; \
 		 var##__once = 0) \
-		for (ForEachState var##__at = {(lst), 0}; \
-			 var##__at.i < list_length(var##__at.l) && \
-			 ((var = func(list_nth_cell(var##__at.l, var##__at.i))), true); \
-			 var##__at.i++)
+		for (ForEachState var##__state = {(lst), 0}; \
+			 var##__state.i < list_length(var##__state.l) && \
+			 ((var = func(list_nth_cell(var##__state.l, var##__state.i))), true); \
+			 var##__state.i++)
 #endif
 
 #endif							/* foreach_ptr */

@@ -9,26 +9,28 @@
  * variants).  A typical use, in a transaction:
  *
  *	  SPI_START();
- *	  {
- *		  DECLARE_SPI_ARGS(2);
- *		  bool		isNull;
+ *	  DECLARE_SPI_ARGS(2);
+ *	  bool		isNull;
  *
- *		  SPI_ARG_VALUE(1, TEXTOID, name, name == NULL);
- *		  SPI_ARG_VALUE(2, INT8OID, limit, false);
- *		  SPI_EXECUTE("SELECT count(*) FROM t WHERE name = $1 AND n < $2", true);
- *		  count = GET_SPI_VALUE(INT8OID, 0, 1, &isNull);
- *	  }
+ *	  SPI_ARG_VALUE(1, TEXTOID, name, name == NULL);
+ *	  SPI_ARG_VALUE(2, INT8OID, limit, false);
+ *	  SPI_EXECUTE("SELECT count(*) FROM t WHERE name = $1 AND n < $2", true);
+ *	  count = GET_SPI_VALUE(INT8OID, 0, 1, &isNull);
  *	  SPI_END();
  *
  * Type arguments are the names of type oid macros of catalog/pg_type.h
  * (TEXTOID, INT8OID, ...), written out: the macros paste them into the
  * names of the conversions below, so only the types listed there work.
  *
- * Several macros declare variables in the caller's block (the names start
- * with "spiArg" or "_"): put each SPI_START ... SPI_END pair, each
- * DECLARE_SPI_ARGS and each BEGIN_ ... END_EXTENSION_OWNER_CONTEXT pair in
- * a block of its own when a function has more than one, or when the
- * compiler warns about declarations after statements.
+ * The macros that begin something (DECLARE_SPI_ARGS, SPI_START_VARS,
+ * DISABLE_QUERY_TRACKING, SPI_START, SPI_START_EXTENSION_OWNER,
+ * ALLOW_TEMP_OBJECTS_BEGIN, BEGIN_EXTENSION_OWNER_CONTEXT) declare
+ * variables in the caller's block (their names start with "spiArg", "_"
+ * or "pgeb_spi_") and are declarations only, whose initialisers do the
+ * work: they go where declarations may go, and more may follow them.  Two
+ * that declare the same names (two DECLARE_SPI_ARGS; any two of SPI_START,
+ * SPI_START_EXTENSION_OWNER and BEGIN_EXTENSION_OWNER_CONTEXT) need blocks
+ * of their own.
  *
  * An ERROR between a START and its END leaves the user, the settings and
  * SPI to the abort of the (sub)transaction, which restores all three; code
@@ -118,19 +120,19 @@
  * Arguments of a query: DECLARE_SPI_ARGS(n) declares room for n of them
  * (spiArgCount, spiArgTypes, spiArgValues, spiArgNulls, which a caller may
  * also set directly or hand to SPI_prepare and the like): types and values
- * zero, nulls ' ' (not null), as in the original.  The SPI_ARG_ macros set
- * argument Index, counted from 1 as $1 is:
- * SPI_ARG_DATUM from a Datum, SPI_ARG_NULL to null, SPI_ARG_VALUE from a C
- * value, or to null when IsNull is true (Value is then not evaluated).
+ * zero, nulls ' ' (not null), as in the original.  n must be a constant.
+ * It only declares, so more declarations may follow it.  The SPI_ARG_
+ * macros set argument Index, counted from 1 as $1 is: SPI_ARG_DATUM from a
+ * Datum, SPI_ARG_NULL to null, SPI_ARG_VALUE from a C value, or to null
+ * when IsNull is true (Value is then not evaluated).
  */
 #define DECLARE_SPI_ARGS(Count) \
 	const int	spiArgCount pg_attribute_unused() = (Count); \
-	Oid			spiArgTypes[Count]; \
-	Datum		spiArgValues[Count]; \
+	Oid			spiArgTypes[Count] = {0}; \
+	Datum		spiArgValues[Count] = {0}; \
 	char		spiArgNulls[Count]; \
-	memset(spiArgTypes, 0, sizeof(spiArgTypes)); \
-	memset(spiArgValues, 0, sizeof(spiArgValues)); \
-	memset(spiArgNulls, ' ', sizeof(spiArgNulls))
+	void	   *pgeb_spi_nulls_set pg_attribute_unused() = \
+		memset(spiArgNulls, ' ', sizeof(spiArgNulls))
 
 #define SPI_ARG_DATUM(Index, TypeId, DatumValue) \
 	do { \
@@ -188,55 +190,6 @@
 	 DEDATUMIZE_##TypeId(GET_SPI_DATUM(RowIndex, ColumnNumber, IsNull)))
 
 /*
- * Change a setting until the GUC nest level it was changed in ends, as a
- * function's SET clause does.  A setting no loaded module defines is left
- * alone (setting it would create a placeholder for it).
- */
-static inline void
-pgeb_spi_set_saved(const char *name, const char *value)
-{
-	if (GetConfigOption(name, true, false) != NULL)
-		(void) set_config_option(name, value, PGC_SUSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-}
-
-/*
- * Our queries are the extension's internals: auto_explain, pgaudit and
- * pg_stat_statements should neither log them nor count them (nor fail on
- * them), so the three are turned off for them when they are loaded.
- */
-static inline void
-pgeb_spi_disable_query_tracking(void)
-{
-	pgeb_spi_set_saved("auto_explain.log_min_duration", "-1");
-	pgeb_spi_set_saved("pgaudit.log", "none");
-	pgeb_spi_set_saved("pg_stat_statements.track", "none");
-}
-
-/*
- * SPI_START_VARS declares where the owner variants save the caller's user
- * (InvalidOid: nothing saved).  DISABLE_QUERY_TRACKING opens a GUC nest
- * level and turns query tracking off in it; RESET_QUERY_TRACKING ends that
- * level, which restores every setting changed in it.
- */
-#define SPI_START_VARS() \
-	Oid			_savedUserId = InvalidOid; \
-	int			_savedSecurityContext = 0
-
-#define DISABLE_QUERY_TRACKING() \
-	int			_spiGUCNestLevel = NewGUCNestLevel(); \
-	pgeb_spi_disable_query_tracking()
-
-#define RESET_QUERY_TRACKING() \
-	AtEOXact_GUC(true, _spiGUCNestLevel)
-
-/* Connect to SPI as the current user, query tracking off. */
-#define SPI_START() \
-	SPI_START_VARS(); \
-	DISABLE_QUERY_TRACKING(); \
-	SPI_connect()
-
-/*
  * The search_path of code that runs as an extension's owner: nothing the
  * caller can create is found before the system catalogs, so an unqualified
  * function, operator or cast in our queries cannot be taken over by an
@@ -255,6 +208,107 @@ pgeb_spi_disable_query_tracking(void)
 	(SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION)
 
 /*
+ * Change a setting until the GUC nest level it was changed in ends, as a
+ * function's SET clause does.  A setting no loaded module defines is left
+ * alone (setting it would create a placeholder for it).
+ */
+static inline void
+pgeb_spi_set_saved(const char *name, const char *value)
+{
+	if (GetConfigOption(name, true, false) != NULL)
+		(void) set_config_option(name, value, PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+}
+
+/*
+ * Open a GUC nest level and turn query tracking off in it; returns the
+ * level.  Our queries are the extension's internals: auto_explain, pgaudit
+ * and pg_stat_statements should neither log them nor count them (nor fail
+ * on them), so the three are turned off for them when they are loaded.
+ */
+static inline int
+pgeb_spi_disable_query_tracking(void)
+{
+	int			level = NewGUCNestLevel();
+
+	pgeb_spi_set_saved("auto_explain.log_min_duration", "-1");
+	pgeb_spi_set_saved("pgaudit.log", "none");
+	pgeb_spi_set_saved("pg_stat_statements.track", "none");
+	return level;
+}
+
+/*
+ * Save the user and security context, become the extension's owner in a
+ * security-restricted operation and lock search_path down; the setting is
+ * made in the GUC nest level the caller opened.
+ */
+static inline void
+pgeb_spi_become_owner(CachedExtensionIds *extension, Oid *savedUserId,
+					  int *savedSecurityContext)
+{
+	GetUserIdAndSecContext(savedUserId, savedSecurityContext);
+	SetUserIdAndSecContext(ExtensionOwnerId(extension),
+						   PGEB_EXTENSION_OWNER_SECURITY_CONTEXT);
+	pgeb_spi_set_saved("search_path", PGEB_EXTENSION_OWNER_SEARCH_PATH);
+}
+
+/* SPI_START_EXTENSION_OWNER's work before SPI_connect; returns the level */
+static inline int
+pgeb_spi_enter_extension_owner(CachedExtensionIds *extension,
+							   Oid *savedUserId, int *savedSecurityContext)
+{
+	int			level = pgeb_spi_disable_query_tracking();
+
+	pgeb_spi_become_owner(extension, savedUserId, savedSecurityContext);
+	return level;
+}
+
+/* BEGIN_EXTENSION_OWNER_CONTEXT's work; returns the level */
+static inline int
+pgeb_spi_enter_owner_context(CachedExtensionIds *extension,
+							 Oid *savedUserId, int *savedSecurityContext)
+{
+	int			level = NewGUCNestLevel();
+
+	pgeb_spi_become_owner(extension, savedUserId, savedSecurityContext);
+	return level;
+}
+
+/* ALLOW_TEMP_OBJECTS_BEGIN's work; returns the security context to restore */
+static inline int
+pgeb_spi_allow_temp_objects(Oid *userId)
+{
+	int			securityContext;
+
+	GetUserIdAndSecContext(userId, &securityContext);
+	SetUserIdAndSecContext(*userId,
+						   securityContext & ~SECURITY_RESTRICTED_OPERATION);
+	return securityContext;
+}
+
+/*
+ * SPI_START_VARS declares where the owner variants save the caller's user
+ * (InvalidOid: nothing saved).  DISABLE_QUERY_TRACKING opens a GUC nest
+ * level and turns query tracking off in it; RESET_QUERY_TRACKING ends that
+ * level, which restores every setting changed in it.
+ */
+#define SPI_START_VARS() \
+	Oid			_savedUserId = InvalidOid; \
+	int			_savedSecurityContext = 0
+
+#define DISABLE_QUERY_TRACKING() \
+	int			_spiGUCNestLevel = pgeb_spi_disable_query_tracking()
+
+#define RESET_QUERY_TRACKING() \
+	AtEOXact_GUC(true, _spiGUCNestLevel)
+
+/* Connect to SPI as the current user, query tracking off. */
+#define SPI_START() \
+	SPI_START_VARS(); \
+	DISABLE_QUERY_TRACKING(); \
+	int			pgeb_spi_connected pg_attribute_unused() = SPI_connect()
+
+/*
  * Connect to SPI as the owner of an extension (a CachedExtensionIds *),
  * query tracking off, search_path locked down as above; SPI_END goes back
  * to the caller's user, security context and settings.  An error when the
@@ -262,12 +316,10 @@ pgeb_spi_disable_query_tracking(void)
  */
 #define SPI_START_EXTENSION_OWNER(Extension) \
 	SPI_START_VARS(); \
-	DISABLE_QUERY_TRACKING(); \
-	GetUserIdAndSecContext(&_savedUserId, &_savedSecurityContext); \
-	SetUserIdAndSecContext(ExtensionOwnerId(Extension), \
-						   PGEB_EXTENSION_OWNER_SECURITY_CONTEXT); \
-	pgeb_spi_set_saved("search_path", PGEB_EXTENSION_OWNER_SEARCH_PATH); \
-	SPI_connect()
+	int			_spiGUCNestLevel = \
+		pgeb_spi_enter_extension_owner((Extension), &_savedUserId, \
+									   &_savedSecurityContext); \
+	int			pgeb_spi_connected pg_attribute_unused() = SPI_connect()
 
 #define SPI_END() \
 	do { \
@@ -285,11 +337,9 @@ pgeb_spi_disable_query_tracking(void)
  * extension's own, with nothing from the caller in them.
  */
 #define ALLOW_TEMP_OBJECTS_BEGIN() \
-	Oid			_allowTempUserId; \
-	int			_allowTempSecContext; \
-	GetUserIdAndSecContext(&_allowTempUserId, &_allowTempSecContext); \
-	SetUserIdAndSecContext(_allowTempUserId, \
-						   _allowTempSecContext & ~SECURITY_RESTRICTED_OPERATION)
+	Oid			_allowTempUserId = InvalidOid; \
+	int			_allowTempSecContext = \
+		pgeb_spi_allow_temp_objects(&_allowTempUserId)
 
 #define ALLOW_TEMP_OBJECTS_END() \
 	SetUserIdAndSecContext(_allowTempUserId, _allowTempSecContext)
@@ -302,11 +352,9 @@ pgeb_spi_disable_query_tracking(void)
  */
 #define BEGIN_EXTENSION_OWNER_CONTEXT(Extension) \
 	SPI_START_VARS(); \
-	int			_extOwnerGUCNestLevel = NewGUCNestLevel(); \
-	GetUserIdAndSecContext(&_savedUserId, &_savedSecurityContext); \
-	SetUserIdAndSecContext(ExtensionOwnerId(Extension), \
-						   PGEB_EXTENSION_OWNER_SECURITY_CONTEXT); \
-	pgeb_spi_set_saved("search_path", PGEB_EXTENSION_OWNER_SEARCH_PATH)
+	int			_extOwnerGUCNestLevel = \
+		pgeb_spi_enter_owner_context((Extension), &_savedUserId, \
+									 &_savedSecurityContext)
 
 #define END_EXTENSION_OWNER_CONTEXT() \
 	do { \
