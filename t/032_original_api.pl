@@ -342,8 +342,8 @@ is( join(' ', @created),
 #
 is(query('SELECT pgeb_test_original.launcher_enabled()'),
 	't', 'EnableBaseWorkerLauncher is true');
-my %id = split /[|\n]/, query(q{SELECT worker_name, id FROM extension_base.workers
-	WHERE extension_name = 'pgeb_test_original'});
+my %id = split /[|\n]/, query(q{SELECT worker_name, worker_id
+	FROM extension_base.base_workers WHERE extension_name = 'pgeb_test_original'});
 ok( $node->poll_query_until(
 		'postgres', q{
 		SELECT count(DISTINCT pid) = 3 AND bool_and(NOT created_outside AND created_inside)
@@ -368,7 +368,7 @@ is(query(q{SELECT pgeb_test_original.deregister_worker('original_again')}),
 is(base_workers($node), '', 'and the worker is gone when it returns');
 is(query("SELECT pgeb_test_original.deregister_worker($id{original_once})"),
 	$id{original_once}, 'DeregisterBaseWorkerById returns the id it removed');
-is( query(q{SELECT count(*) FROM extension_base.workers
+is( query(q{SELECT count(*) FROM extension_base.base_workers
 		WHERE extension_name = 'pgeb_test_original'}),
 	'0', 'both registrations are gone');
 
