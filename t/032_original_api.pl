@@ -60,7 +60,7 @@ sub error_of
 
 query('CREATE EXTENSION pgeb_test_original');
 is(preloaded($node, 'library_name', "extension_name = 'pgeb_test_original'"),
-	'pgeb_test_original', 'the test library is preloaded');
+	'$libdir/pgeb_test_original', 'the test library is preloaded');
 
 #
 # Extension ids
@@ -117,8 +117,7 @@ like(
 	'EnsureExtensionExists: an error naming the extension, with a hint');
 like(
 	error_of(
-		"SET client_min_messages = error; SET VERBOSITY verbose; SELECT pgeb_test_original.ensure_target()"
-	),
+		"\\set VERBOSITY verbose\nSELECT pgeb_test_original.ensure_target()"),
 	qr/ERROR:  55000: /,
 	'EnsureExtensionExists: SQLSTATE 55000 (object not in prerequisite state)');
 like(
