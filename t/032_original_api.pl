@@ -284,7 +284,7 @@ if ($version >= 180000)
 is( query(q{
 		SELECT pgeb_test_original.control_filename('pgeb_test_original'),
 			pgeb_test_original.control_filename('no_such_extension') IS NULL,
-			pgeb_test_original.control_filename('../extension/pgeb_test_original') IS NULL}),
+			pgeb_test_original.control_filename('nested/pgeb_test_original') IS NULL}),
 	"$extdir/pgeb_test_original.control|t|t",
 	'GetExtensionControlFilename: the primary control file; NULL for a missing '
 	  . 'extension and for a name with a directory separator');
