@@ -22,11 +22,15 @@
  *	  resets every cache and calls each cache's clear function.
  *
  * The hook must run in the backend that changes the extension, not only in
- * the one that caches: both are installed by the first cache made in a
- * process, which for a library preloaded at server start is the postmaster,
- * so that every backend inherits them.  They are installed once per
- * process, however many caches there are (core allows only a few relcache
- * callbacks per process).
+ * the one that caches.  Both are installed, once per process however many
+ * caches there are (core allows only a few relcache callbacks per
+ * process), by CreateExtensionIdsCache or InitializePgExtensionBaseCache,
+ * or else by the first use of a cache.  A library preloaded at server
+ * start makes its caches in _PG_init, in the postmaster, so every backend
+ * inherits them.  A backend that neither inherited them nor used a cache
+ * does not tell the others about its extension DDL; a call of
+ * InitializePgExtensionBaseCache in the meta library's _PG_init would make
+ * every backend tell.
  *
  * Caches are kept in TopMemoryContext, for the life of the process.
  * Reading pg_extension needs a transaction and a database; nothing here
