@@ -62,11 +62,13 @@ extern PGDLLEXPORT CachedExtensionIds *CreateExtensionIdsCache(char *extensionNa
 															   void *clearContext);
 
 /*
- * Whether the extension exists in the current database.  False, without
- * looking at the catalog, where it cannot be looked at or must not be
- * relied on: outside a transaction (or in a process without a database),
- * in binary-upgrade mode, and while the extension's own CREATE EXTENSION
- * runs its script (its objects are not all there yet).
+ * Whether the extension exists in the current database.  False where it
+ * cannot be looked up or must not be relied on: outside a transaction (or
+ * in a process without a database), in binary-upgrade mode, and while one
+ * of the extension's own scripts runs in this backend (of its CREATE
+ * EXTENSION or ALTER EXTENSION UPDATE: its objects are not all there, or
+ * not in their final shape).  A DROP EXTENSION drops the extension's
+ * objects first and its pg_extension row last: true until then.
  */
 extern PGDLLEXPORT bool IsExtensionCreated(CachedExtensionIds *extension);
 
