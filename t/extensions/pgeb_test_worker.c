@@ -6,14 +6,15 @@
  *
  * Each start inserts a row (worker id, pid, time) into
  * pgeb_test_worker.runs, then does what pgeb_test_worker.behaviour says for
- * its name (its application_name, which is the worker name): loop until
+ * its name (found through list_base_workers(), whose worker names are
+ * exact where application_name keeps only ASCII): loop until
  * terminated (the default), return a value, raise an ERROR or FATAL, sleep
  * and then fail, survive a failing transaction through
  * END_TRANSACTION_NO_THROW and loop, or record what the transaction macros
  * do in pgeb_test_worker.transactions and loop.
  *
- * It reads nothing of extension_base, so that it runs the same with every
- * version of the supervisor's SQL objects.
+ * It does not read extension_base.workers, so that it runs the same with
+ * every version of the supervisor's SQL objects.
  *
  *-------------------------------------------------------------------------
  */
@@ -57,9 +58,12 @@ pgeb_test_worker_main(PG_FUNCTION_ARGS)
 		SPI_connect();
 		SPI_execute_with_args("INSERT INTO pgeb_test_worker.runs (worker_id, pid) "
 							  "VALUES ($1, $2)", 2, types, values, NULL, false, 0);
-		SPI_execute("SELECT action, arg FROM pgeb_test_worker.behaviour "
-					"WHERE worker_name = current_setting('application_name')",
-					true, 0);
+		SPI_execute_with_args("SELECT b.action, b.arg "
+							  "FROM pgeb_test_worker.behaviour b "
+							  "JOIN extension_base.list_base_workers() l USING (worker_name) "
+							  "WHERE l.worker_id = $1 AND l.database_id = "
+							  "(SELECT oid FROM pg_database WHERE datname = current_database())",
+							  1, types, values, NULL, true, 0);
 		if (SPI_processed > 0)
 		{
 			bool		isnull;
