@@ -652,12 +652,18 @@ Datum
 pgeb_test_original_foreach_demo(PG_FUNCTION_ARGS)
 {
 	StringInfoData buf;
-	List	   *oids = list_make3_oid(ExtensionId(PgExtensionBase),
-									  ExtensionSchemaId(PgExtensionBase),
-									  ExtensionOwnerId(PgExtensionBase));
-	List	   *ints = list_make4_int(1, 20, 300, 4000);
+	List	   *oids = NIL;
+	List	   *ints = NIL;
 	int			sum = 0;
 	int			lastIndex = -1;
+
+	oids = lappend_oid(oids, ExtensionId(PgExtensionBase));
+	oids = lappend_oid(oids, ExtensionSchemaId(PgExtensionBase));
+	oids = lappend_oid(oids, ExtensionOwnerId(PgExtensionBase));
+	ints = lappend_int(ints, 1);
+	ints = lappend_int(ints, 20);
+	ints = lappend_int(ints, 300);
+	ints = lappend_int(ints, 4000);
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "oids:");
@@ -671,7 +677,7 @@ pgeb_test_original_foreach_demo(PG_FUNCTION_ARGS)
 	appendStringInfo(&buf, "; ints: %d; index: %d", sum, lastIndex);
 #ifdef lfirst_xid
 	{
-		List	   *xids = list_make1_xid(GetTopTransactionId());
+		List	   *xids = lappend_xid(NIL, GetTopTransactionId());
 
 		foreach_xid(xid, xids)
 			appendStringInfo(&buf, "; xid: %u", xid);
