@@ -25,12 +25,10 @@
  * the one that caches.  Both are installed, once per process however many
  * caches there are (core allows only a few relcache callbacks per
  * process), by CreateExtensionIdsCache or InitializePgExtensionBaseCache,
- * or else by the first use of a cache.  A library preloaded at server
- * start makes its caches in _PG_init, in the postmaster, so every backend
- * inherits them.  A backend that neither inherited them nor used a cache
- * does not tell the others about its extension DDL; a call of
- * InitializePgExtensionBaseCache in the meta library's _PG_init would make
- * every backend tell.
+ * or else by the first use of a cache.  The meta library's _PG_init calls
+ * InitializePgExtensionBaseCache in the postmaster, so every process
+ * inherits both and tells the others about its extension DDL, whether or
+ * not it caches anything itself.
  *
  * Caches are kept in TopMemoryContext, for the life of the process.
  * Reading pg_extension needs a transaction and a database; nothing here

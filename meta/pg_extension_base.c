@@ -39,6 +39,7 @@
 
 #include "pg_extension_base/abi.h"
 #include "pg_extension_base/compat.h"
+#include "pg_extension_base/pg_extension_base_ids.h"
 #include "meta.h"
 
 PGEB_MODULE_MAGIC(PGEB_META_LIBRARY);
@@ -109,6 +110,14 @@ _PG_init(void)
 	shmem_request_hook = meta_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = meta_shmem_startup;
+
+	/*
+	 * Extension-id caches (extension_ids.h) of any process are invalidated
+	 * by the extension DDL of every other: installed here, in the postmaster,
+	 * the hooks that tell are in every process, not only in those that
+	 * happen to cache.
+	 */
+	InitializePgExtensionBaseCache();
 
 	for (i = 0; i < (int) lengthof(component_libraries); i++)
 		load_component(component_libraries[i]);
