@@ -131,5 +131,5 @@ example_heartbeat_main(PG_FUNCTION_ARGS)
 		if (TerminationRequested)
 			break;
 	}
-	PG_RETURN_INT64(BASE_WORKER_RESTART_IMMEDIATELY);
+	return BASE_WORKER_RESTART_IMMEDIATELY;
 }

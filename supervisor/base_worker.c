@@ -113,8 +113,7 @@ pgeb_base_worker_main(Datum arg)
 		slot->connected = true;
 	pgeb_unlock_registry();
 
-	SetConfigOption("application_name", worker_name, PGC_USERSET, PGC_S_SESSION);
-	pgstat_report_appname(worker_name);
+	pgeb_name_process(worker_name);
 
 	StartTransactionCommand();
 	entry_point = lookup_entry_point(function_id);

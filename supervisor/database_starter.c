@@ -80,6 +80,7 @@ pgeb_database_starter_main(Datum arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(database_id, InvalidOid, 0);
+	pgeb_name_process(DATABASE_STARTER_TYPE);
 
 	StartTransactionCommand();
 	if (pgeb_base_workers_enabled)

@@ -59,6 +59,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "pg_extension_base/base_workers.h"
 #include "supervisor.h"
 
 /* restart the server starter itself this long after it failed */
@@ -164,10 +165,7 @@ pgeb_server_starter_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 
-	/* named in pg_stat_activity as a base worker is, by its process name */
-	SetConfigOption("application_name", SERVER_STARTER_TYPE, PGC_USERSET,
-					PGC_S_SESSION);
-	pgstat_report_appname(SERVER_STARTER_TYPE);
+	pgeb_name_process(SERVER_STARTER_TYPE);
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(Oid);
@@ -194,7 +192,7 @@ pgeb_server_starter_main(Datum arg)
 		List	   *dirty = NIL;
 		ListCell   *lc;
 		TimestampTz now;
-		long		timeout = pgeb_worker_starter_sleep_time * 1000L;
+		long		timeout = WorkerStarterSleepTimeSec * 1000L;
 		bool		exited;
 
 		CHECK_FOR_INTERRUPTS();
@@ -212,7 +210,7 @@ pgeb_server_starter_main(Datum arg)
 		{
 			refresh_databases();
 			next_refresh = TimestampTzPlusMilliseconds(now,
-													   pgeb_worker_starter_sleep_time * 1000L);
+													   WorkerStarterSleepTimeSec * 1000L);
 		}
 		if (scan_all)
 		{
@@ -518,7 +516,7 @@ reap_starters(TimestampTz now)
 			db->scan_wanted = true;
 			if (!pgeb_database_blocked(database_id))
 				db->next_scan = TimestampTzPlusMilliseconds(now,
-															pgeb_worker_restart_backoff_initial);
+															WorkerRestartBackoffInitialMs);
 		}
 		else if (needs_restart)
 			db->scan_wanted = true;
@@ -623,14 +621,14 @@ worker_exited(WorkerSlot *slot, TimestampTz now)
 	}
 	else
 	{
-		int64		delay = pgeb_worker_restart_backoff_initial;
+		int64		delay = WorkerRestartBackoffInitialMs;
 
-		if (now - slot->last_start >= (int64) pgeb_worker_restart_healthy_time * 1000)
+		if (now - slot->last_start >= (int64) WorkerRestartHealthyMs * 1000)
 			slot->failure_count = 0;
 		slot->failure_count++;
-		for (int i = 1; i < slot->failure_count && delay < pgeb_worker_restart_backoff_max; i++)
+		for (int i = 1; i < slot->failure_count && delay < WorkerRestartBackoffMaxMs; i++)
 			delay *= 2;
-		delay = Min(delay, pgeb_worker_restart_backoff_max);
+		delay = Min(delay, WorkerRestartBackoffMaxMs);
 
 		pgeb_set_slot_state(slot, SLOT_WAITING);
 		slot->next_start = TimestampTzPlusMilliseconds(now, delay);
@@ -943,7 +941,7 @@ note_out_of_slots(TimestampTz now, int waiting)
 				 errhint("Raise max_worker_processes.  They are retried with backoff and start once slots are free.")));
 	else
 		out_of_slots_retry_ms = Min(out_of_slots_retry_ms * 2,
-									(long) pgeb_worker_restart_backoff_initial);
+									(long) WorkerRestartBackoffInitialMs);
 	out_of_slots = true;
 	out_of_slots_until = TimestampTzPlusMilliseconds(now, out_of_slots_retry_ms);
 }

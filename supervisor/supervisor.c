@@ -15,6 +15,7 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -30,10 +31,11 @@ PGEB_MODULE_MAGIC(SUPERVISOR_MODULE_NAME);
 bool		pgeb_enable_base_worker_launcher = true;
 int			pgeb_max_base_workers = 1024;
 int			pgeb_max_database_starters = 4;
-int			pgeb_worker_starter_sleep_time = 10;
-int			pgeb_worker_restart_backoff_initial = 5000;
-int			pgeb_worker_restart_backoff_max = 60000;
-int			pgeb_worker_restart_healthy_time = 60000;
+/* base_workers.h: the four below have the original's names */
+int			WorkerStarterSleepTimeSec = DEFAULT_WORKER_STARTER_SLEEP_TIME;
+int			WorkerRestartBackoffInitialMs = DEFAULT_WORKER_RESTART_BACKOFF_INITIAL_MS;
+int			WorkerRestartBackoffMaxMs = DEFAULT_WORKER_RESTART_BACKOFF_MAX_MS;
+int			WorkerRestartHealthyMs = DEFAULT_WORKER_RESTART_HEALTHY_MS;
 bool		pgeb_base_workers_enabled = true;
 
 /* base_workers.h: whether this server runs the server starter */
@@ -119,32 +121,32 @@ define_settings(void)
 	DefineCustomIntVariable("pg_extension_base.worker_starter_sleep_time",
 							"Longest time the idle server starter sleeps before it looks at the databases again.",
 							"Commits, rollbacks and worker exits wake it earlier.",
-							&pgeb_worker_starter_sleep_time,
-							10, 1, 3600,
+							&WorkerStarterSleepTimeSec,
+							DEFAULT_WORKER_STARTER_SLEEP_TIME, 1, 3600,
 							PGC_SIGHUP, GUC_UNIT_S,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_extension_base.worker_restart_backoff_initial",
 							"Delay before a failed base worker first restarts; it doubles with each failure.",
 							NULL,
-							&pgeb_worker_restart_backoff_initial,
-							5000, 1, INT_MAX,
+							&WorkerRestartBackoffInitialMs,
+							DEFAULT_WORKER_RESTART_BACKOFF_INITIAL_MS, 1, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_extension_base.worker_restart_backoff_max",
 							"Longest delay before a failed base worker restarts.",
 							NULL,
-							&pgeb_worker_restart_backoff_max,
-							60000, 1, INT_MAX,
+							&WorkerRestartBackoffMaxMs,
+							DEFAULT_WORKER_RESTART_BACKOFF_MAX_MS, 1, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_extension_base.worker_restart_healthy_time",
 							"A base worker that ran this long before it failed starts again from the initial backoff.",
 							NULL,
-							&pgeb_worker_restart_healthy_time,
-							60000, 1, INT_MAX,
+							&WorkerRestartHealthyMs,
+							DEFAULT_WORKER_RESTART_HEALTHY_MS, 1, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
@@ -172,4 +174,16 @@ supervisor_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	pgeb_registry_init();
+}
+
+/*
+ * Show name as the application_name of this process, in pg_stat_activity
+ * and the log's %a: the process name of a starter, the worker name of a base
+ * worker.  Core leaves it empty for background workers.
+ */
+void
+pgeb_name_process(const char *name)
+{
+	SetConfigOption("application_name", name, PGC_USERSET, PGC_S_SESSION);
+	pgstat_report_appname(name);
 }

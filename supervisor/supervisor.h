@@ -51,10 +51,6 @@
 extern bool pgeb_enable_base_worker_launcher;
 extern int	pgeb_max_base_workers;
 extern int	pgeb_max_database_starters;
-extern int	pgeb_worker_starter_sleep_time;	/* seconds */
-extern int	pgeb_worker_restart_backoff_initial;	/* ms */
-extern int	pgeb_worker_restart_backoff_max;	/* ms */
-extern int	pgeb_worker_restart_healthy_time;	/* ms */
 extern bool pgeb_base_workers_enabled;
 
 /*
@@ -191,6 +187,9 @@ extern PGDLLEXPORT void pgeb_server_starter_main(Datum arg);
 extern PGDLLEXPORT void pgeb_database_starter_main(Datum arg);
 extern PGDLLEXPORT void pgeb_base_worker_main(Datum arg);
 extern void pgeb_register_server_starter(void);
+
+/* supervisor.c: the application_name of each of our processes */
+extern void pgeb_name_process(const char *name);
 
 /*
  * How to read extension_base.workers of a database, whose columns depend on

@@ -460,6 +460,15 @@ like(
 # the launcher flag and the shared-memory functions
 is($node->safe_psql('postgres', 'SELECT pgeb_test_api.launcher_enabled()'),
 	't', 'EnableBaseWorkerLauncher is true on a server that runs base workers');
+$node->safe_psql('postgres',
+	q{ALTER SYSTEM SET pg_extension_base.worker_restart_backoff_max = '90s'; SELECT pg_reload_conf()});
+ok( $node->poll_query_until(
+		'postgres', q{
+		SELECT pgeb_test_api.worker_settings()
+			= ARRAY[10, 5000, 90000, 60000]}),
+	'the settings variables of base_workers.h follow the settings (defaults, and a reload)');
+$node->safe_psql('postgres',
+	q{ALTER SYSTEM RESET pg_extension_base.worker_restart_backoff_max; SELECT pg_reload_conf()});
 is( $node->safe_psql(
 		'postgres', q{
 		SELECT pgeb_test_api.shared_memory_size() = size

@@ -10,7 +10,7 @@
 # 2. With PGEB_ASSERT set (PGEB_ASSERT=1 scripts/test ...), the assertions
 #    fire: a variant of the supervisor built with USE_ASSERT_CHECKING and
 #    -DPGEB_INJECT_SLOT_FAULTS, in which wakeup_worker() breaks the state
-#    machine when pgeb_test.inject_slot_fault asks (supervisor/sql.c), runs
+#    machine when pgeb_test.inject_slot_fault asks (supervisor/registrations.c), runs
 #    in a copy of the installation.  Without the setting wakeup_worker
 #    works and nothing fails; with 'illegal_transition' the assertion of
 #    pgeb_set_slot_state aborts the backend; with 'outside_write' (a

@@ -341,6 +341,9 @@ is( join(' ', @created),
 #
 is(query('SELECT pgeb_test_original.launcher_enabled()'),
 	't', 'EnableBaseWorkerLauncher is true');
+is(query('SELECT pgeb_test_original.worker_settings()'),
+	'10/10 5000/5000 60000/60000 60000/60000',
+	'the settings variables of base_workers.h are the settings, at the defaults its macros name');
 my %id = split /[|\n]/, query(q{SELECT worker_name, worker_id
 	FROM extension_base.base_workers WHERE extension_name = 'pgeb_test_original'});
 ok( $node->poll_query_until(

@@ -54,6 +54,12 @@ CREATE FUNCTION launcher_enabled()
 RETURNS bool
 LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'pgeb_test_api_launcher_enabled';
 
+-- WorkerStarterSleepTimeSec, WorkerRestartBackoffInitialMs,
+-- WorkerRestartBackoffMaxMs, WorkerRestartHealthyMs
+CREATE FUNCTION worker_settings()
+RETURNS int[]
+LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'pgeb_test_api_worker_settings';
+
 CREATE FUNCTION shared_memory_size()
 RETURNS bigint
 LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'pgeb_test_api_shared_memory_size';

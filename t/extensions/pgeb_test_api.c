@@ -19,6 +19,9 @@
  *	launcher_enabled, shared_memory_size, shared_memory_init
  *		EnableBaseWorkerLauncher, BaseWorkerSharedMemorySize and
  *		BaseWorkerSharedMemoryInit
+ *	worker_settings
+ *		WorkerStarterSleepTimeSec, WorkerRestartBackoffInitialMs,
+ *		WorkerRestartBackoffMaxMs and WorkerRestartHealthyMs
  *	worker_main
  *		a base worker that beats in pgeb_test_api.heartbeats under its
  *		MyBaseWorkerId (START_TRANSACTION, END_TRANSACTION and SPI), sleeps
@@ -43,6 +46,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 
 #include "pg_extension_base/attached_worker.h"
@@ -275,6 +279,22 @@ Datum
 pgeb_test_api_launcher_enabled(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(EnableBaseWorkerLauncher);
+}
+
+PG_FUNCTION_INFO_V1(pgeb_test_api_worker_settings);
+
+/* worker_settings() returns int[]: the four settings variables, in order */
+Datum
+pgeb_test_api_worker_settings(PG_FUNCTION_ARGS)
+{
+	Datum		values[4];
+
+	values[0] = Int32GetDatum(WorkerStarterSleepTimeSec);
+	values[1] = Int32GetDatum(WorkerRestartBackoffInitialMs);
+	values[2] = Int32GetDatum(WorkerRestartBackoffMaxMs);
+	values[3] = Int32GetDatum(WorkerRestartHealthyMs);
+	PG_RETURN_ARRAYTYPE_P(construct_array(values, 4, INT4OID, sizeof(int32),
+										  true, TYPALIGN_INT));
 }
 
 PG_FUNCTION_INFO_V1(pgeb_test_api_shared_memory_size);

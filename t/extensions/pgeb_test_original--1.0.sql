@@ -103,6 +103,9 @@ LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'pgeb_test_original_wakeup_worker';
 CREATE FUNCTION launcher_enabled() RETURNS bool
 LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'pgeb_test_original_launcher_enabled';
 
+CREATE FUNCTION worker_settings() RETURNS text
+LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'pgeb_test_original_worker_settings';
+
 -- attached_worker.h
 CREATE FUNCTION attached_rows(command text) RETURNS SETOF text
 LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'pgeb_test_original_attached_rows';

@@ -36,6 +36,7 @@
  *	deregister_worker, wakeup_worker, launcher_enabled
  *						DeregisterBaseWorker[ById] (their results),
  *						WakeupBaseWorker, EnableBaseWorkerLauncher
+ *	worker_settings		base_workers.h's settings variables and defaults
  *	attached_rows		an attached worker's rows read with a NULL descriptor
  *
  *-------------------------------------------------------------------------
@@ -803,6 +804,26 @@ Datum
 pgeb_test_original_launcher_enabled(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(EnableBaseWorkerLauncher);
+}
+
+PG_FUNCTION_INFO_V1(pgeb_test_original_worker_settings);
+
+/*
+ * "current/default" of each setting base_workers.h declares, as the
+ * original's launcher defined them.
+ */
+Datum
+pgeb_test_original_worker_settings(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%d/%d %d/%d %d/%d %d/%d",
+											  WorkerStarterSleepTimeSec,
+											  DEFAULT_WORKER_STARTER_SLEEP_TIME,
+											  WorkerRestartBackoffInitialMs,
+											  DEFAULT_WORKER_RESTART_BACKOFF_INITIAL_MS,
+											  WorkerRestartBackoffMaxMs,
+											  DEFAULT_WORKER_RESTART_BACKOFF_MAX_MS,
+											  WorkerRestartHealthyMs,
+											  DEFAULT_WORKER_RESTART_HEALTHY_MS)));
 }
 
 PG_FUNCTION_INFO_V1(pgeb_test_original_attached_rows);

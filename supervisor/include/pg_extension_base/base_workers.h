@@ -82,6 +82,23 @@ extern PGDLLEXPORT void LightSleep(long timeoutMs);
 extern PGDLLEXPORT bool EnableBaseWorkerLauncher;
 
 /*
+ * The settings of base workers, as the variables behind them (read them;
+ * change them in the configuration files), with their defaults:
+ * pg_extension_base.worker_starter_sleep_time (seconds),
+ * .worker_restart_backoff_initial, .worker_restart_backoff_max and
+ * .worker_restart_healthy_time (milliseconds).
+ */
+#define DEFAULT_WORKER_STARTER_SLEEP_TIME			10
+#define DEFAULT_WORKER_RESTART_BACKOFF_INITIAL_MS	5000
+#define DEFAULT_WORKER_RESTART_BACKOFF_MAX_MS		60000
+#define DEFAULT_WORKER_RESTART_HEALTHY_MS			60000
+
+extern PGDLLEXPORT int WorkerStarterSleepTimeSec;
+extern PGDLLEXPORT int WorkerRestartBackoffInitialMs;
+extern PGDLLEXPORT int WorkerRestartBackoffMaxMs;
+extern PGDLLEXPORT int WorkerRestartHealthyMs;
+
+/*
  * The shared memory of base workers.  Our library requests and creates it
  * itself; these exist for code written against the original, which called
  * them from its own hooks.  BaseWorkerSharedMemorySize() is the region's
