@@ -174,9 +174,17 @@ insert_registration(Oid table, const char *worker_name, Oid function_id,
 	values[1] = NameGetDatum(&names[0]);
 	if (columns.entry_point_by_name)
 	{
-		namestrcpy(&names[1], get_namespace_name(get_func_namespace(function_id)));
+		char	   *schema = get_namespace_name(get_func_namespace(function_id));
+		char	   *function = get_func_name(function_id);
+
+		/* dropped by a concurrent transaction since check_entry_point */
+		if (schema == NULL || function == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("function with OID %u does not exist", function_id)));
+		namestrcpy(&names[1], schema);
 		values[2] = NameGetDatum(&names[1]);
-		namestrcpy(&names[2], get_func_name(function_id));
+		namestrcpy(&names[2], function);
 		values[3] = NameGetDatum(&names[2]);
 		(void) run_query("INSERT INTO " SUPERVISOR_SCHEMA "." REGISTRATIONS_TABLE
 						 " (worker_name, extension_name, entry_point_schema,"
@@ -195,21 +203,21 @@ insert_registration(Oid table, const char *worker_name, Oid function_id,
 	return linitial_int(ids);
 }
 
-/* As the original: an ERROR when there is no such worker. */
+/* As the original: 0 when there is no such worker and missingOk. */
 int32
-DeregisterBaseWorker(char *workerName)
+DeregisterBaseWorker(char *workerName, bool missingOk)
 {
 	if (workerName == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the name of a base worker must not be null")));
-	return pgeb_deregister_worker(workerName, 0, false);
+	return pgeb_deregister_worker(workerName, 0, missingOk);
 }
 
 int32
-DeregisterBaseWorkerById(int32 workerId)
+DeregisterBaseWorkerById(int32 workerId, bool missingOk)
 {
-	return pgeb_deregister_worker(NULL, workerId, false);
+	return pgeb_deregister_worker(NULL, workerId, missingOk);
 }
 
 /* extension_base.wakeup_worker(worker_id int) from C */

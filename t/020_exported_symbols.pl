@@ -422,6 +422,8 @@ like(
 	error_of("SELECT pgeb_test_api.deregister_worker('api_a')"),
 	qr/base worker "api_a" does not exist/,
 	'DeregisterBaseWorker of an unknown name is an error');
+is($node->safe_psql('postgres', "SELECT pgeb_test_api.deregister_worker('api_a', true)"),
+	'0', 'with missingOk it returns 0');
 
 # the return values of an entry point, and WakeupBaseWorker
 my $pid_b = base_worker_pid($node, 'postgres', 'api_b');
@@ -496,6 +498,8 @@ like(
 	error_of("SELECT pgeb_test_api.deregister_worker($id_b)"),
 	qr/base worker with id $id_b does not exist/,
 	'DeregisterBaseWorkerById of an unknown id is an error');
+is($node->safe_psql('postgres', "SELECT pgeb_test_api.deregister_worker($id_b, true)"),
+	'0', 'with missingOk it returns 0');
 
 # a worker that removes its own registration
 my $id_c = $node->safe_psql('postgres',

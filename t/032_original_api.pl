@@ -370,6 +370,10 @@ is(query(q{SELECT pgeb_test_original.deregister_worker('original_again')}),
 is(base_workers($node), '', 'and the worker is gone when it returns');
 is(query("SELECT pgeb_test_original.deregister_worker($id{original_once})"),
 	$id{original_once}, 'DeregisterBaseWorkerById returns the id it removed');
+is(query("SELECT pgeb_test_original.deregister_worker($id{original_once}, true)"),
+	'0', 'DeregisterBaseWorkerById of a worker that is gone, with missingOk, returns 0');
+is(query(q{SELECT pgeb_test_original.deregister_worker('original_again', true)}),
+	'0', 'and so does DeregisterBaseWorker');
 is( query(q{SELECT count(*) FROM extension_base.base_workers
 		WHERE extension_name = 'pgeb_test_original'}),
 	'0', 'both registrations are gone');

@@ -35,11 +35,11 @@ RETURNS int
 LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'pgeb_test_api_register_worker';
 
 -- DeregisterBaseWorker and DeregisterBaseWorkerById: the id removed
-CREATE FUNCTION deregister_worker(worker_name text)
+CREATE FUNCTION deregister_worker(worker_name text, missing_ok bool DEFAULT false)
 RETURNS int
 LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'pgeb_test_api_deregister_by_name';
 
-CREATE FUNCTION deregister_worker(worker_id int)
+CREATE FUNCTION deregister_worker(worker_id int, missing_ok bool DEFAULT false)
 RETURNS int
 LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'pgeb_test_api_deregister_by_id';
 

@@ -246,20 +246,21 @@ pgeb_test_api_register_worker(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(pgeb_test_api_deregister_by_name);
 
-/* deregister_worker(worker_name text) returns int: the id removed */
+/* deregister_worker(worker_name text, missing_ok bool) returns int: the id removed */
 Datum
 pgeb_test_api_deregister_by_name(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(DeregisterBaseWorker(text_to_cstring(PG_GETARG_TEXT_PP(0))));
+	PG_RETURN_INT32(DeregisterBaseWorker(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+										 PG_GETARG_BOOL(1)));
 }
 
 PG_FUNCTION_INFO_V1(pgeb_test_api_deregister_by_id);
 
-/* deregister_worker(worker_id int) returns int: the id removed */
+/* deregister_worker(worker_id int, missing_ok bool) returns int: the id removed */
 Datum
 pgeb_test_api_deregister_by_id(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(DeregisterBaseWorkerById(PG_GETARG_INT32(0)));
+	PG_RETURN_INT32(DeregisterBaseWorkerById(PG_GETARG_INT32(0), PG_GETARG_BOOL(1)));
 }
 
 PG_FUNCTION_INFO_V1(pgeb_test_api_wakeup_worker);

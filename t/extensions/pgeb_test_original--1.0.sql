@@ -91,10 +91,10 @@ LANGUAGE C AS 'MODULE_PATHNAME', 'pgeb_test_original_worker_main';
 SELECT extension_base.register_worker('original_again', 'worker_main');
 SELECT extension_base.register_worker('original_once', 'worker_main');
 
-CREATE FUNCTION deregister_worker(worker_name text) RETURNS int
+CREATE FUNCTION deregister_worker(worker_name text, missing_ok bool DEFAULT false) RETURNS int
 LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'pgeb_test_original_deregister_by_name';
 
-CREATE FUNCTION deregister_worker(worker_id int) RETURNS int
+CREATE FUNCTION deregister_worker(worker_id int, missing_ok bool DEFAULT false) RETURNS int
 LANGUAGE C STRICT AS 'MODULE_PATHNAME', 'pgeb_test_original_deregister_by_id';
 
 CREATE FUNCTION wakeup_worker(worker_id int) RETURNS void

@@ -778,7 +778,8 @@ PG_FUNCTION_INFO_V1(pgeb_test_original_deregister_by_name);
 Datum
 pgeb_test_original_deregister_by_name(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(DeregisterBaseWorker(text_to_cstring(PG_GETARG_TEXT_PP(0))));
+	PG_RETURN_INT32(DeregisterBaseWorker(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+										 PG_GETARG_BOOL(1)));
 }
 
 PG_FUNCTION_INFO_V1(pgeb_test_original_deregister_by_id);
@@ -786,7 +787,7 @@ PG_FUNCTION_INFO_V1(pgeb_test_original_deregister_by_id);
 Datum
 pgeb_test_original_deregister_by_id(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(DeregisterBaseWorkerById(PG_GETARG_INT32(0)));
+	PG_RETURN_INT32(DeregisterBaseWorkerById(PG_GETARG_INT32(0), PG_GETARG_BOOL(1)));
 }
 
 PG_FUNCTION_INFO_V1(pgeb_test_original_wakeup_worker);

@@ -128,9 +128,13 @@
  */
 #define DECLARE_SPI_ARGS(Count) \
 	const int	spiArgCount pg_attribute_unused() = (Count); \
-	Oid			spiArgTypes[Count] = {0}; \
-	Datum		spiArgValues[Count] = {0}; \
+	Oid			spiArgTypes[Count]; \
+	Datum		spiArgValues[Count]; \
 	char		spiArgNulls[Count]; \
+	void	   *pgeb_spi_types_set pg_attribute_unused() = \
+		memset(spiArgTypes, 0, sizeof(spiArgTypes)); \
+	void	   *pgeb_spi_values_set pg_attribute_unused() = \
+		memset(spiArgValues, 0, sizeof(spiArgValues)); \
 	void	   *pgeb_spi_nulls_set pg_attribute_unused() = \
 		memset(spiArgNulls, ' ', sizeof(spiArgNulls))
 

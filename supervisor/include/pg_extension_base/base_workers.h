@@ -6,8 +6,7 @@
  *
  * The names, macros and signatures are those of the original
  * pg_extension_base (pg_lake), so that extensions written against it build
- * unchanged; MyBaseWorkerId, DeregisterBaseWorkerSelf and GetBaseWorkerPid
- * are ours.  Where the behaviour differs, supervisor/README.md says so.
+ * unchanged; GetBaseWorkerPid is ours.  Where the behaviour differs, supervisor/README.md says so.
  *
  * The extension's install script registers the entry point:
  *
@@ -113,8 +112,9 @@ extern PGDLLEXPORT size_t BaseWorkerSharedMemorySize(void);
  * extension in the current database and returns its id; like
  * extension_base.register_worker() it requires a superuser, and the worker
  * starts when the transaction commits.  DeregisterBaseWorker[ById] remove
- * a registration (an ERROR when there is none), stop the worker and wait
- * for it before they return the id they removed; when the transaction
+ * a registration, stop the worker and wait for it before they return the
+ * id they removed; one that does not exist is an ERROR, or with missingOk
+ * nothing, and they return 0.  When the transaction
  * rolls back it runs again at once.  WakeupBaseWorker starts a waiting or
  * finished worker now, as extension_base.wakeup_worker() does.
  * DeregisterBaseWorkerSelf() is for a worker that is done for good: it
@@ -124,8 +124,8 @@ extern PGDLLEXPORT size_t BaseWorkerSharedMemorySize(void);
 extern PGDLLEXPORT int32 RegisterBaseWorker(char *workerName,
 											Oid entryPointFunctionId,
 											Oid extensionId);
-extern PGDLLEXPORT int32 DeregisterBaseWorker(char *workerName);
-extern PGDLLEXPORT int32 DeregisterBaseWorkerById(int32 workerId);
+extern PGDLLEXPORT int32 DeregisterBaseWorker(char *workerName, bool missingOk);
+extern PGDLLEXPORT int32 DeregisterBaseWorkerById(int32 workerId, bool missingOk);
 extern PGDLLEXPORT void WakeupBaseWorker(int32 workerId);
 extern PGDLLEXPORT void DeregisterBaseWorkerSelf(void);
 
