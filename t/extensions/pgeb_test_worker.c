@@ -58,12 +58,20 @@ pgeb_test_worker_main(PG_FUNCTION_ARGS)
 		SPI_connect();
 		SPI_execute_with_args("INSERT INTO pgeb_test_worker.runs (worker_id, pid) "
 							  "VALUES ($1, $2)", 2, types, values, NULL, false, 0);
+		/*
+		 * Operators qualified: the worker runs as the bootstrap superuser
+		 * with its database's search_path, which t/018 points at a schema
+		 * of traps.
+		 */
+		types[1] = OIDOID;
+		values[1] = ObjectIdGetDatum(MyDatabaseId);
 		SPI_execute_with_args("SELECT b.action, b.arg "
 							  "FROM pgeb_test_worker.behaviour b "
-							  "JOIN extension_base.list_base_workers() l USING (worker_name) "
-							  "WHERE l.worker_id = $1 AND l.database_id = "
-							  "(SELECT oid FROM pg_database WHERE datname = current_database())",
-							  1, types, values, NULL, true, 0);
+							  "JOIN extension_base.list_base_workers() l "
+							  "ON l.worker_name OPERATOR(pg_catalog.=) b.worker_name "
+							  "WHERE l.worker_id OPERATOR(pg_catalog.=) $1 "
+							  "AND l.database_id OPERATOR(pg_catalog.=) $2",
+							  2, types, values, NULL, true, 0);
 		if (SPI_processed > 0)
 		{
 			bool		isnull;
