@@ -121,9 +121,15 @@ example_heartbeat_main(PG_FUNCTION_ARGS)
 		START_TRANSACTION();
 		{
 			SPI_connect();
+			/*
+			 * Qualified throughout: a base worker runs as the bootstrap
+			 * superuser with its database's search_path, which the
+			 * database's owner controls.
+			 */
 			SPI_execute("UPDATE extension_base_example.heartbeat "
-						"SET beats = beats + 1, last_beat = now(), "
-						"pid = pg_backend_pid()", false, 0);
+						"SET beats = beats OPERATOR(pg_catalog.+) 1, "
+						"last_beat = pg_catalog.now(), "
+						"pid = pg_catalog.pg_backend_pid()", false, 0);
 			SPI_finish();
 		}
 		END_TRANSACTION();
