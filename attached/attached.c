@@ -9,7 +9,10 @@
  * pg_extension_base/attached_worker.h) and sql.c (run_attached and
  * run_attached_returning); the worker is in worker.c; settings.c carries
  * the caller's settings over; segment_space.c reserves room for the
- * workers' segments in the main shared memory.  The protocol is in
+ * workers' segments in the main shared memory.  Warm workers: pool.c keeps
+ * them and hands calls over, reset.c cleans them between calls, fitness.c
+ * checks that they are still what a new worker would be, ddl.c drains
+ * them from a database that DDL needs free.  The protocol is in
  * attached/README.md.
  *
  *-------------------------------------------------------------------------
@@ -34,9 +37,20 @@ void
 _PG_init(void)
 {
 	const PgExtensionBaseApi *api = pgeb_attach_component(ATTACHED_MODULE_NAME);
-	int			module_id = pgeb_register_component(api, ATTACHED_MODULE_NAME);
+	int			module_id;
+
+	/*
+	 * Registered with the version of our SQL objects (1.1: the pool's
+	 * view) rather than the release's, as the supervisor does: modules()
+	 * then asks a database at 1.0 for ALTER EXTENSION ... UPDATE.
+	 */
+	module_id = api->register_module(ATTACHED_MODULE_NAME, ATTACHED_SQL_VERSION,
+									 PGEB_ABI_MAJOR, PGEB_ABI_MINOR);
 
 	pgeb_attached_reserve_segment_space();
+	pgeb_attached_pool_define_settings();
+	pgeb_attached_reset_define_settings();
+	pgeb_attached_install_ddl_hook();
 	api->module_initialized(module_id);
 	loaded = true;
 }

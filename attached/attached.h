@@ -13,9 +13,11 @@
 #define PG_EXTENSION_BASE_ATTACHED_H
 
 #include "nodes/pg_list.h"
+#include "storage/dsm.h"
 #include "pg_extension_base/compat.h"
 
 #define ATTACHED_MODULE_NAME	"pg_extension_base_attached"
+#define ATTACHED_SQL_VERSION	"1.1"	/* our SQL objects' newest version */
 #define ATTACHED_WORKER_TYPE	"pg_extension_base attached worker"
 
 /* "PGEA": the magic number of the table of contents */
@@ -50,6 +52,34 @@ typedef struct AttachedWorkerFixed
 /* attached.c */
 extern bool pgeb_attached_module_loaded(void);
 
+/* ddl.c */
+extern void pgeb_attached_install_ddl_hook(void);
+
+/* fitness.c */
+extern void pgeb_attached_fitness_init(void);
+extern bool pgeb_attached_still_fits(void);
+
+/* pool.c */
+extern int	pgeb_attached_pool_size;
+extern int	pgeb_attached_pool_max_workers;
+extern int	pgeb_attached_pool_idle_timeout;
+extern void pgeb_attached_pool_define_settings(void);
+extern pid_t pgeb_pool_hand_over(Oid database_id, Oid user_id, uint64 fingerprint,
+								 dsm_handle segment, uint64 *call_id);
+extern bool pgeb_pool_call_held(pid_t pid, uint64 call_id);
+extern void pgeb_pool_abandon_call(pid_t pid, uint64 call_id);
+extern bool pgeb_pool_join(uint64 fingerprint);
+extern dsm_handle pgeb_pool_wait_for_call(void);
+extern void pgeb_pool_give_back_call(void);
+extern void pgeb_pool_note_call(Size memory);
+extern void pgeb_pool_drain(Oid database_id, int timeout_ms);
+extern void pgeb_pool_end_drain(Oid database_id);
+
+/* reset.c */
+extern void pgeb_attached_reset_define_settings(void);
+extern void pgeb_attached_note_before_call(void);
+extern bool pgeb_attached_reset_session(void);
+
 /* segment_space.c */
 extern void pgeb_attached_reserve_segment_space(void);
 
@@ -57,6 +87,8 @@ extern void pgeb_attached_reserve_segment_space(void);
 extern Size pgeb_attached_settings_size(void);
 extern void pgeb_attached_settings_serialize(char *start, Size size);
 extern void pgeb_attached_settings_restore(const char *start);
+extern uint64 pgeb_attached_settings_fingerprint(void);
+extern uint64 pgeb_attached_placeholders_fingerprint(void);
 
 /* statements.c */
 extern void pgeb_attached_check_statements(List *parsetrees, bool same_database);

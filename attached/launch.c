@@ -62,8 +62,12 @@
 #define REGISTER_RETRY_MS		1000
 #define REGISTER_RETRY_STEP_MS	5
 
-/* waiting for a free slot (named on PostgreSQL 17+, see compat.h) */
+/* How often a caller looks at the pool while a warm worker takes its call. */
+#define HAND_OVER_RECHECK_MS	1000
+
+/* waiting for a free slot, for a warm worker (named on 17+, see compat.h) */
 static uint32 slot_wait_event = 0;
+static uint32 hand_over_wait_event = 0;
 
 /*
  * What only this file sees of an attached worker: the state of the
@@ -79,6 +83,10 @@ typedef struct AttachedWorkerState
 	bool		detachedEarly;	/* the segment went away before it finished */
 	bool		ended;			/* EndAttachedWorker ran */
 	bool		pidAsked;		/* workerPid was looked up on a message */
+
+	/* a warm worker from the pool serves the call: its pid and call id */
+	pid_t		pooledPid;
+	uint64		callId;
 
 	/*
 	 * Where ReadResultsFromAttachedWorker puts rows.  With describe,
@@ -108,6 +116,8 @@ typedef struct DescribedColumn
 static AttachedWorker *start_worker(char *command, char *databaseName,
 									char *userName, bool sendRows);
 static bool caller_read_only(void);
+static bool hand_to_pooled_worker(AttachedWorker *worker, shm_mq *queue,
+								  Oid databaseId, Oid userId);
 static void register_worker(BackgroundWorker *bgw, BackgroundWorkerHandle **handle);
 static void refuse_unsupported(const char *command, bool same_database);
 static void command_syntax_error_callback(void *arg);
@@ -201,6 +211,15 @@ start_worker(char *command, char *databaseName, char *userName, bool sendRows)
 	on_dsm_detach(worker->sharedMemorySegment, terminate_on_detach,
 				  PointerGetDatum(worker));
 
+	/* a warm worker when the pool has one for us, else a new one */
+	if (hand_to_pooled_worker(worker, queue, databaseId, userId))
+	{
+		worker->outputQueue = shm_mq_attach(queue, worker->sharedMemorySegment, NULL);
+		if (sendRows)
+			worker->tupleQueue = worker->outputQueue;
+		return worker;
+	}
+
 	snprintf(bgw.bgw_name, BGW_MAXLEN, "%s for PID %d", ATTACHED_WORKER_TYPE, MyProcPid);
 	snprintf(bgw.bgw_type, BGW_MAXLEN, ATTACHED_WORKER_TYPE);
 	snprintf(bgw.bgw_library_name, BGW_MAXLEN, ATTACHED_MODULE_NAME);
@@ -220,6 +239,65 @@ start_worker(char *command, char *databaseName, char *userName, bool sendRows)
 	if (sendRows)
 		worker->tupleQueue = worker->outputQueue;
 	return worker;
+}
+
+/*
+ * Hand the call to an idle worker of the pool with our key (pool.c), and
+ * wait until it has taken it: it attaches to the queue as its sender, or
+ * gives the call back untouched (it no longer fits, or exited first), and
+ * then we start a new worker for it.  The worker's handle belongs to the
+ * process that started it, so the queue cannot watch the worker for us:
+ * after this wait, the worker's exit detaches the queue, which we see.
+ * userId is the user given, or InvalidOid for the caller's identity; the
+ * settings' fingerprint is of what we send then (none for another user).
+ */
+static bool
+hand_to_pooled_worker(AttachedWorker *worker, shm_mq *queue, Oid databaseId,
+					  Oid userId)
+{
+	AttachedWorkerState *state = worker->state;
+	uint64		fingerprint = 0;
+	uint64		call_id;
+	pid_t		pid;
+
+	if (pgeb_attached_pool_size <= 0)
+		return false;
+	if (!OidIsValid(userId))
+	{
+		userId = GetAuthenticatedUserId();
+		fingerprint = pgeb_attached_settings_fingerprint();
+	}
+	pid = pgeb_pool_hand_over(databaseId, userId, fingerprint,
+							  dsm_segment_handle(worker->sharedMemorySegment),
+							  &call_id);
+	if (pid == 0)
+		return false;
+
+	/* from here on, ending early tells that worker to go (terminate_on_detach) */
+	state->pooledPid = pid;
+	state->callId = call_id;
+	for (;;)
+	{
+		if (shm_mq_get_sender(queue) != NULL)
+			break;
+		if (!pgeb_pool_call_held(pid, call_id))
+		{
+			/* taken, then released: it attached before it let go */
+			if (shm_mq_get_sender(queue) != NULL)
+				break;
+			state->pooledPid = 0;
+			return false;
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 HAND_OVER_RECHECK_MS,
+						 pgeb_wait_event(&hand_over_wait_event,
+										 "PgExtensionBaseAttachedPoolHandOver"));
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	worker->workerPid = pid;
+	state->pidAsked = true;
+	return true;
 }
 
 /*
@@ -392,6 +470,8 @@ terminate_on_detach(dsm_segment *segment, Datum arg)
 	{
 		if (worker->workerHandle != NULL)
 			TerminateBackgroundWorker(worker->workerHandle);
+		else if (state->pooledPid != 0)
+			pgeb_pool_abandon_call(state->pooledPid, state->callId);
 		state->detachedEarly = true;
 	}
 	state->finished = true;
@@ -444,7 +524,7 @@ ReadFromAttachedWorker(AttachedWorker *worker, bool wait)
 		 * worker to start).  Once: a worker that has exited already stays
 		 * without one.
 		 */
-		if (!state->pidAsked)
+		if (!state->pidAsked && worker->workerHandle != NULL)
 		{
 			state->pidAsked = true;
 			(void) GetBackgroundWorkerPid(worker->workerHandle, &worker->workerPid);

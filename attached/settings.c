@@ -24,6 +24,7 @@
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
@@ -120,6 +121,48 @@ pgeb_attached_settings_restore(const char *start)
 									 GUC_ACTION_SET, true, 0, false);
 		p = role + strlen(role) + 1;
 	}
+}
+
+/*
+ * The fingerprint of a set of custom settings that exist only because a
+ * SET made them (placeholders no file, database or role setting made):
+ * the one key of a warm worker that a reset cannot clear, since a
+ * placeholder, once made, exists until the process exits (pool.c).  On
+ * the caller's side, of those it sends; on the worker's, of those it has.
+ * A sum of hashes, so the order does not matter.
+ */
+static uint64
+placeholder_fingerprint(bool only_sent)
+{
+	int			count;
+	struct config_generic **settings = PGEB_GUC_VARIABLES(&count);
+	uint64		fingerprint = 0;
+	int			i;
+
+	for (i = 0; i < count; i++)
+	{
+		struct config_generic *setting = settings[i];
+
+		if (!(setting->flags & GUC_CUSTOM_PLACEHOLDER) ||
+			setting->reset_source != PGC_S_DEFAULT ||
+			(only_sent && !is_sent(setting)))
+			continue;
+		fingerprint += hash_bytes_extended((const unsigned char *) setting->name,
+										   strlen(setting->name), 0);
+	}
+	return fingerprint;
+}
+
+uint64
+pgeb_attached_settings_fingerprint(void)
+{
+	return placeholder_fingerprint(true);
+}
+
+uint64
+pgeb_attached_placeholders_fingerprint(void)
+{
+	return placeholder_fingerprint(false);
 }
 
 static bool

@@ -11,8 +11,13 @@
  * statements as the simple query protocol would (one implicit transaction
  * for several statements; a statement such as VACUUM that must run outside
  * a transaction block works when it is alone), commits, sends
- * ReadyForQuery, and exits.  An ERROR or FATAL is sent to the caller by the
- * error machinery itself, then the worker exits.
+ * ReadyForQuery and detaches.  Then, if the pool keeps it (pool.c), it is
+ * reset (reset.c) and waits for the next call of a caller with the same
+ * database, user and settings' fingerprint; a warm call first checks that
+ * the worker is still what a new one would be (fitness.c).  Otherwise it
+ * exits.  An ERROR or FATAL is sent to the caller by the error machinery
+ * itself, then the worker exits: a call that failed is never followed by
+ * another in the same process.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,6 +36,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/proc.h"
@@ -55,6 +61,14 @@
  */
 #define EXITING_WORKER_NICE		19
 
+typedef enum CallOutcome
+{
+	CALL_SERVED,				/* the command ran and committed */
+	CALL_CALLER_GONE,			/* the caller left before we attached */
+	CALL_GIVEN_BACK,			/* we no longer fit: the caller starts another */
+} CallOutcome;
+
+static CallOutcome serve_call(dsm_handle handle, bool first);
 static void yield_cpu_when_exiting(void);
 static void take_identity(const AttachedWorkerFixed *fixed);
 static void run_command(const char *command, bool send_rows, bool same_database);
@@ -64,42 +78,111 @@ static void run_statement(RawStmt *parsetree, const char *command, bool send_row
 void
 pgeb_attached_worker_main(Datum main_arg)
 {
+	dsm_handle	segment = DatumGetUInt32(main_arg);
+	bool		first = true;
+
+	atexit(yield_cpu_when_exiting);
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGINT, StatementCancelHandler);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	BackgroundWorkerUnblockSignals();
+	CurrentResourceOwner = ResourceOwnerCreate(NULL, ATTACHED_WORKER_TYPE);
+
+	/*
+	 * Serve the call we were started for, then, while the pool keeps us,
+	 * the calls handed to us (pool.c).  Any error ends the process, as it
+	 * always did: the error machinery sends it to the caller first.
+	 */
+	for (;;)
+	{
+		CallOutcome outcome = serve_call(segment, first);
+
+		if (outcome == CALL_GIVEN_BACK || (first && outcome == CALL_CALLER_GONE))
+			break;
+		first = false;
+
+		/*
+		 * Join (or stay in) the pool before the reset, so that the caller's
+		 * next call can be handed to us while we clean up; a reset that
+		 * fails gives such a call back (our exit does, pool.c).
+		 */
+		if (!pgeb_pool_join(pgeb_attached_placeholders_fingerprint()))
+			break;
+		if (outcome == CALL_SERVED && !pgeb_attached_reset_session())
+			break;
+		segment = pgeb_pool_wait_for_call();
+		if (segment == DSM_HANDLE_INVALID)
+			break;
+	}
+}
+
+/*
+ * One call: attach to the caller's segment, connect (the first time) or
+ * check that we still fit (later), take the caller's identity and
+ * settings, run the command, send ReadyForQuery, detach.
+ */
+static CallOutcome
+serve_call(dsm_handle handle, bool first)
+{
 	dsm_segment *segment;
 	shm_toc    *toc;
 	AttachedWorkerFixed *fixed;
 	shm_mq	   *queue;
 	char	   *command;
 	char	   *settings;
+	char	   *converted;
+	MemoryContext old_context;
 	StringInfoData ready;
 
-	atexit(yield_cpu_when_exiting);
-	pqsignal(SIGTERM, die);
-	pqsignal(SIGINT, StatementCancelHandler);
-	BackgroundWorkerUnblockSignals();
-
 	/* the caller may be gone already: then there is nobody to tell */
-	CurrentResourceOwner = ResourceOwnerCreate(NULL, ATTACHED_WORKER_TYPE);
-	segment = dsm_attach(DatumGetUInt32(main_arg));
+	segment = dsm_attach(handle);
 	if (segment == NULL)
-		proc_exit(0);
+		return CALL_CALLER_GONE;
 	toc = shm_toc_attach(ATTACHED_TOC_MAGIC, dsm_segment_address(segment));
 	if (toc == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("invalid magic number in dynamic shared memory segment")));
-
-	/* from here on, whatever a client would receive goes to the caller */
-	queue = shm_toc_lookup(toc, ATTACHED_KEY_QUEUE, false);
-	shm_mq_set_sender(queue, MyProc);
-	pq_redirect_to_shm_mq(segment, shm_mq_attach(queue, segment, NULL));
-
 	fixed = shm_toc_lookup(toc, ATTACHED_KEY_FIXED, false);
 	command = shm_toc_lookup(toc, ATTACHED_KEY_COMMAND, false);
 	settings = shm_toc_lookup(toc, ATTACHED_KEY_SETTINGS, false);
+	queue = shm_toc_lookup(toc, ATTACHED_KEY_QUEUE, false);
 
-	BackgroundWorkerInitializeConnectionByOid(fixed->database_id,
-											  fixed->authenticated_user_id,
-											  PGEB_ATTACHED_CONNECTION_FLAGS);
+	/*
+	 * A warm worker checks, before it answers, that it is what a new one
+	 * would be; if not, it gives the call back untouched (the caller starts
+	 * a new worker on the same segment) and exits.
+	 */
+	if (!first)
+	{
+		bool		fits;
+
+		StartTransactionCommand();
+		fits = fixed->database_id == MyDatabaseId &&
+			fixed->authenticated_user_id == GetAuthenticatedUserId() &&
+			pgeb_attached_still_fits();
+		CommitTransactionCommand();
+		if (!fits)
+		{
+			pgeb_pool_give_back_call();
+			dsm_detach(segment);
+			return CALL_GIVEN_BACK;
+		}
+	}
+
+	/* from here on, whatever a client would receive goes to the caller */
+	shm_mq_set_sender(queue, MyProc);
+	pq_redirect_to_shm_mq(segment, shm_mq_attach(queue, segment, NULL));
+
+	if (first)
+	{
+		BackgroundWorkerInitializeConnectionByOid(fixed->database_id,
+												  fixed->authenticated_user_id,
+												  PGEB_ATTACHED_CONNECTION_FLAGS);
+		StartTransactionCommand();
+		pgeb_attached_fitness_init();
+		CommitTransactionCommand();
+	}
 
 	StartTransactionCommand();
 	take_identity(fixed);
@@ -126,16 +209,26 @@ pgeb_attached_worker_main(Datum main_arg)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot convert between the encodings of database \"%s\" and of the caller's database",
 						get_database_name(MyDatabaseId))));
-	command = pg_any_to_server(command, strlen(command), fixed->caller_encoding);
+	/* outside the transaction's memory, which its commit frees */
+	old_context = MemoryContextSwitchTo(TopMemoryContext);
+	converted = pg_any_to_server(command, strlen(command), fixed->caller_encoding);
+	MemoryContextSwitchTo(old_context);
 	CommitTransactionCommand();
 
-	run_command(command, fixed->send_rows,
+	pgeb_attached_note_before_call();
+	run_command(converted, fixed->send_rows,
 				fixed->caller_database_id == MyDatabaseId);
+	if (converted != command)
+		pfree(converted);
 
 	/* done: ReadyForQuery, and the caller stops reading */
 	pq_beginmessage(&ready, 'Z');
 	pq_sendbyte(&ready, 'I');
 	pq_endmessage(&ready);
+
+	/* from here on, what we would say goes to the server log */
+	dsm_detach(segment);
+	return CALL_SERVED;
 }
 
 /*

@@ -33,6 +33,8 @@
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
 
+#include "pg_extension_base/database_ddl.h"
+
 #include "supervisor.h"
 
 static object_access_hook_type prev_object_access_hook = NULL;
@@ -79,62 +81,30 @@ supervisor_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	if (SupervisorState != NULL)
 	{
+		Oid			database_id;
+
+		switch (pgeb_database_needing_no_connections(parsetree, &database_id))
+		{
+			case PGEB_DATABASE_DDL_DROP:
+				pgeb_block_database_and_wait(database_id, true, false);
+				break;
+			case PGEB_DATABASE_DDL_TEMPLATE:
+				pgeb_block_database_and_wait(database_id, false, true);
+				break;
+			case PGEB_DATABASE_DDL_RENAME:
+			case PGEB_DATABASE_DDL_TABLESPACE:
+				pgeb_block_database_and_wait(database_id, false, false);
+				break;
+			case PGEB_DATABASE_DDL_NONE:
+				break;
+		}
+
 		switch (nodeTag(parsetree))
 		{
-			case T_DropdbStmt:
-				{
-					DropdbStmt *stmt = (DropdbStmt *) parsetree;
-					Oid			database_id = get_database_oid(stmt->dbname, true);
-
-					/* in a transaction block core refuses it: leave it be */
-					if (!IsTransactionBlock())
-						pgeb_block_database_and_wait(database_id, true, false);
-					break;
-				}
-			case T_CreatedbStmt:
-				{
-					CreatedbStmt *stmt = (CreatedbStmt *) parsetree;
-					const char *template = "template1";
-					ListCell   *lc;
-
-					foreach(lc, stmt->options)
-					{
-						DefElem    *option = lfirst(lc);
-
-						if (strcmp(option->defname, "template") == 0 &&
-							option->arg != NULL)
-							template = defGetString(option);
-					}
-					if (!IsTransactionBlock())
-						pgeb_block_database_and_wait(get_database_oid(template, true),
-													 false, true);
-					break;
-				}
-			case T_RenameStmt:
-				{
-					RenameStmt *stmt = (RenameStmt *) parsetree;
-
-					if (stmt->renameType == OBJECT_DATABASE)
-						pgeb_block_database_and_wait(get_database_oid(stmt->subname, true),
-													 false, false);
-					break;
-				}
 			case T_AlterDatabaseStmt:
-				{
-					AlterDatabaseStmt *stmt = (AlterDatabaseStmt *) parsetree;
-					Oid			database_id = get_database_oid(stmt->dbname, true);
-					ListCell   *lc;
-
-					foreach(lc, stmt->options)
-					{
-						DefElem    *option = lfirst(lc);
-
-						if (strcmp(option->defname, "tablespace") == 0)
-							pgeb_block_database_and_wait(database_id, false, false);
-					}
-					pgeb_note_database_ddl(database_id);
-					break;
-				}
+				pgeb_note_database_ddl(get_database_oid(((AlterDatabaseStmt *) parsetree)->dbname,
+														true));
+				break;
 			case T_TransactionStmt:
 				{
 					TransactionStmt *stmt = (TransactionStmt *) parsetree;

@@ -183,23 +183,55 @@ ok($node->poll_query_until('postgres', attached_workers_running(0)),
 
 # The original's fields
 
-is( result_of(q{
-		SELECT * FROM pgeb_test_attached_fields(
-			'SELECT 1; SELECT pg_advisory_lock(4242)', false, 4242)}),
-	"started: segment set, outputQueue set, tupleQueue null, workerPid 0, workerHandle set\n"
-	  . "first tag SELECT 1: segment set, outputQueue set, tupleQueue null, workerPid a live backend, workerHandle set\n"
-	  . "read to the end: running false\n"
-	  . "ended: segment null, outputQueue null, tupleQueue null, workerPid set, workerHandle set",
-	'the fields of a worker that returns no rows, at each step');
-is( result_of(q{
-		SELECT * FROM pgeb_test_attached_fields(
-			'SELECT 1; SELECT pg_advisory_lock(4242) AS locked, 7 AS n', true, 4242)}),
-	"started: segment set, outputQueue set, tupleQueue outputQueue, workerPid 0, workerHandle set\n"
-	  . "first tag SELECT 1: segment set, outputQueue set, tupleQueue outputQueue, workerPid a live backend, workerHandle set\n"
-	  . "rows of locked void, n integer: 1\n"
-	  . "read to the end: running false\n"
-	  . "ended: segment null, outputQueue null, tupleQueue null, workerPid set, workerHandle set",
-	'and of a Returning worker: its rows come through outputQueue, which tupleQueue names');
+# A new worker has a handle and no pid until it started; a warm one from
+# the pool (another caller started it) has its pid at once and no handle.
+foreach my $pool ('off', 'on')
+{
+	my $pool_size = $pool eq 'on' ? 2 : 0;
+	my ($pid, $handle) =
+	  $pool eq 'on' ? ('workerPid set', 'workerHandle null') : ('workerPid 0', 'workerHandle set');
+	my $settings = "SET pg_extension_base.attached_pool_size = $pool_size;";
+	$node->safe_psql('postgres',
+		"ALTER SYSTEM SET pg_extension_base.attached_pool_size = $pool_size");
+	$node->reload;
+	if ($pool eq 'on')
+	{
+		# a first call leaves a warm worker of our key waiting
+		$node->safe_psql('postgres',
+			q{SELECT FROM extension_base.run_attached('SELECT 1')});
+		ok( $node->poll_query_until(
+				'postgres', q{
+				SELECT count(*) > 0 FROM extension_base.attached_pool
+				WHERE state = 'idle'}),
+			'with the pool on, a warm worker waits');
+	}
+	else
+	{
+		ok( $node->poll_query_until(
+				'postgres', q{SELECT count(*) = 0 FROM extension_base.attached_pool}),
+			'with the pool off, no warm worker waits');
+	}
+	is( result_of(q{
+			SELECT * FROM pgeb_test_attached_fields(
+				'SELECT 1; SELECT pg_advisory_lock(4242)', false, 4242)}),
+		"started: segment set, outputQueue set, tupleQueue null, $pid, $handle\n"
+		  . "first tag SELECT 1: segment set, outputQueue set, tupleQueue null, workerPid a live backend, $handle\n"
+		  . "read to the end: running false\n"
+		  . "ended: segment null, outputQueue null, tupleQueue null, workerPid set, $handle",
+		"pool $pool: the fields of a worker that returns no rows, at each step");
+	is( result_of(q{
+			SELECT * FROM pgeb_test_attached_fields(
+				'SELECT 1; SELECT pg_advisory_lock(4242) AS locked, 7 AS n', true, 4242)}),
+		"started: segment set, outputQueue set, tupleQueue outputQueue, $pid, $handle\n"
+		  . "first tag SELECT 1: segment set, outputQueue set, tupleQueue outputQueue, workerPid a live backend, $handle\n"
+		  . "rows of locked void, n integer: 1\n"
+		  . "read to the end: running false\n"
+		  . "ended: segment null, outputQueue null, tupleQueue null, workerPid set, $handle",
+		"pool $pool: and of a Returning worker: its rows come through outputQueue, which tupleQueue names");
+}
+$node->safe_psql('postgres',
+	'ALTER SYSTEM RESET pg_extension_base.attached_pool_size');
+$node->reload;
 
 # A hot standby: the worker is read-only whatever the caller says
 

@@ -185,12 +185,17 @@ sub base_worker_pid
 }
 
 # A query that is true when n attached workers run (and, with a condition
-# on pg_stat_activity, when n of them meet it).
+# on pg_stat_activity, when n of them meet it).  A warm worker waiting in
+# the pool for its next call (extension_base.attached_pool, state idle)
+# runs nothing: it does not count.  Needs pg_extension_base_attached in the
+# database the query runs in.
 sub attached_workers_running
 {
 	my ($n, $condition) = @_;
-	return "SELECT count(*) = $n FROM pg_stat_activity "
-	  . "WHERE backend_type = 'pg_extension_base attached worker'"
+	return "SELECT count(*) = $n FROM pg_stat_activity a "
+	  . "WHERE backend_type = 'pg_extension_base attached worker' "
+	  . "AND NOT EXISTS (SELECT FROM extension_base.attached_pool p "
+	  . "WHERE p.pid = a.pid AND p.state = 'idle')"
 	  . ($condition ? " AND $condition" : '');
 }
 
