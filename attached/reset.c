@@ -19,8 +19,8 @@
  *				set_config, search_path, read-only) back to the server's,
  *				database's and role's defaults, prepared statements,
  *				LISTEN, session advisory locks, cached plans, temporary
- *				tables, currval and lastval
- *	role		the role setting itself, which RESET ALL leaves
+ *				tables, currval and lastval (SET ROLE too: resetting the
+ *				session authorization makes the role none)
  *	random		the seed of random() (setseed): reseeded unpredictably
  *	slots		temporary replication slots
  *	statistics	pending statistics are flushed
@@ -77,7 +77,6 @@ typedef struct ResetStep
 
 static void reset_identity(void);
 static void reset_discard(void);
-static void reset_role(void);
 static void reset_random(void);
 static void reset_slots(void);
 static void reset_statistics(void);
@@ -85,7 +84,6 @@ static void reset_statistics(void);
 static const ResetStep reset_steps[] = {
 	{"identity", reset_identity},
 	{"discard", reset_discard},
-	{"role", reset_role},
 	{"random", reset_random},
 	{"slots", reset_slots},
 	{"statistics", reset_statistics},
@@ -180,14 +178,6 @@ reset_discard(void)
 
 	StartTransactionCommand();
 	DiscardCommand(&stmt, true);
-	CommitTransactionCommand();
-}
-
-static void
-reset_role(void)
-{
-	StartTransactionCommand();
-	SetPGVariable("role", NIL, false);
 	CommitTransactionCommand();
 }
 

@@ -63,12 +63,16 @@
 
 typedef enum CallOutcome
 {
-	CALL_SERVED,				/* the command ran and committed */
+	CALL_SERVED,				/* the command ran and committed; pooled */
+	CALL_SERVED_LAST,			/* the same, and the pool does not keep us */
 	CALL_CALLER_GONE,			/* the caller left before we attached */
 	CALL_GIVEN_BACK,			/* we no longer fit: the caller starts another */
 } CallOutcome;
 
 static CallOutcome serve_call(dsm_handle handle, bool first);
+
+/* what a call allocates outside its transactions; reset after each */
+static MemoryContext call_context = NULL;
 static void yield_cpu_when_exiting(void);
 static void take_identity(const AttachedWorkerFixed *fixed);
 static void run_command(const char *command, bool send_rows, bool same_database);
@@ -97,16 +101,18 @@ pgeb_attached_worker_main(Datum main_arg)
 	{
 		CallOutcome outcome = serve_call(segment, first);
 
-		if (outcome == CALL_GIVEN_BACK || (first && outcome == CALL_CALLER_GONE))
+		if (outcome == CALL_GIVEN_BACK || outcome == CALL_SERVED_LAST ||
+			(first && outcome == CALL_CALLER_GONE))
 			break;
 		first = false;
 
 		/*
-		 * Join (or stay in) the pool before the reset, so that the caller's
-		 * next call can be handed to us while we clean up; a reset that
-		 * fails gives such a call back (our exit does, pool.c).
+		 * A caller that left before we attached: nothing ran, we stay as we
+		 * were.  A reset that fails gives a call handed to us meanwhile
+		 * back (our exit does, pool.c).
 		 */
-		if (!pgeb_pool_join(pgeb_attached_placeholders_fingerprint()))
+		if (outcome == CALL_CALLER_GONE &&
+			!pgeb_pool_join(pgeb_attached_placeholders_fingerprint()))
 			break;
 		if (outcome == CALL_SERVED && !pgeb_attached_reset_session())
 			break;
@@ -133,6 +139,7 @@ serve_call(dsm_handle handle, bool first)
 	char	   *converted;
 	MemoryContext old_context;
 	StringInfoData ready;
+	bool		joined;
 
 	/* the caller may be gone already: then there is nobody to tell */
 	segment = dsm_attach(handle);
@@ -170,9 +177,19 @@ serve_call(dsm_handle handle, bool first)
 		}
 	}
 
-	/* from here on, whatever a client would receive goes to the caller */
+	/*
+	 * From here on, whatever a client would receive goes to the caller.
+	 * The queue's handle lives as long as the call: a warm worker would
+	 * otherwise keep one per call in TopMemoryContext.
+	 */
+	if (call_context == NULL)
+		call_context = AllocSetContextCreate(TopMemoryContext,
+											 "pg_extension_base attached call",
+											 ALLOCSET_SMALL_SIZES);
+	old_context = MemoryContextSwitchTo(call_context);
 	shm_mq_set_sender(queue, MyProc);
 	pq_redirect_to_shm_mq(segment, shm_mq_attach(queue, segment, NULL));
+	MemoryContextSwitchTo(old_context);
 
 	if (first)
 	{
@@ -221,14 +238,20 @@ serve_call(dsm_handle handle, bool first)
 	if (converted != command)
 		pfree(converted);
 
-	/* done: ReadyForQuery, and the caller stops reading */
+	/*
+	 * Done.  Join the pool (or stay in it) first, so that a caller making
+	 * calls back to back finds this worker for its next call, which it
+	 * takes once reset; then ReadyForQuery, and the caller stops reading.
+	 */
+	joined = pgeb_pool_join(pgeb_attached_placeholders_fingerprint());
 	pq_beginmessage(&ready, 'Z');
 	pq_sendbyte(&ready, 'I');
 	pq_endmessage(&ready);
 
 	/* from here on, what we would say goes to the server log */
 	dsm_detach(segment);
-	return CALL_SERVED;
+	MemoryContextReset(call_context);
+	return joined ? CALL_SERVED : CALL_SERVED_LAST;
 }
 
 /*

@@ -166,28 +166,10 @@ SKIP:
 	  . 't/029_slot_state_machine.pl to see them fire', 10
 	  unless $ENV{PGEB_ASSERT};
 
-	# a copy of the sources (the build needs the shared makefiles and the
-	# headers of the meta library too), built afresh as the variant
-	my $src = "$PostgreSQL::Test::Utils::tmp_check/slot_fault_src";
-	system('rm', '-rf', $src) == 0 or die;
-	mkdir $src or die "could not create $src: $!";
-	opendir my $dh, $top or die;
-	my @entries = grep {
-		!/^\.\.?$/ && !/^(?:\.git|tmp_check|tmp_install|tmp_isolation|tmp_regress|results|log)$/
-	} readdir $dh;
-	closedir $dh;
-	system('cp', '-a', (map { "$top/$_" } @entries), $src) == 0
-	  or die 'could not copy the sources';
-	my @make = ('make', '-s', '-C', "$src/supervisor", 'PG_CONFIG=pg_config');
-	my ($stdout, $stderr);
-	run_command([ @make, 'clean' ]);
-	($stdout, $stderr) = run_command(
-		[
-			@make, 'PGEB_ASSERT=1', 'PGEB_WERROR=1',
-			'COPT=-DPGEB_INJECT_SLOT_FAULTS'
-		]);
-	my $so = "$src/supervisor/pg_extension_base_supervisor.so";
-	ok(-f $so, 'the variant with injectable faults builds') or diag($stderr);
+	my ($so, $stderr) = build_variant('supervisor', 'slot_fault_src',
+		'PGEB_ASSERT=1', 'COPT=-DPGEB_INJECT_SLOT_FAULTS');
+	ok(defined $so, 'the variant with injectable faults builds') or diag($stderr);
+	$so //= '';
 
 	my $install = install_copy('slot_faults');
 	unlink "$install->{pkglibdir}/pg_extension_base_supervisor.so";

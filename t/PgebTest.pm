@@ -11,12 +11,13 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(install_copy write_extension_file new_node
+our @EXPORT = qw(install_copy build_variant write_extension_file new_node
   start_with_extension preloaded create_load_log_function log_count
   base_workers wait_for_base_workers base_worker_pid database_starter_waits
   attached_workers_running fuzz_seed fuzz_count);
@@ -29,6 +30,33 @@ our @EXPORT = qw(install_copy write_extension_file new_node
 # installation ("make installcheck") the directories are copied.
 # Returns a hash with install_path (for PostgreSQL::Test::Cluster->new),
 # extdir (the extension directory) and pkglibdir.
+# Build a variant of one of our libraries ($module: its directory, such as
+# supervisor) from a copy of the sources in tmp_check/$name (the build
+# needs the shared makefiles and the meta library's headers too), with
+# extra make arguments (PGEB_ASSERT=1, COPT=-D...).  Returns the path of the
+# built library, or undef and the build's stderr.
+sub build_variant
+{
+	my ($module, $name, @make_args) = @_;
+	my $top = abs_path(dirname(abs_path(__FILE__)) . '/..');
+	my $src = "$PostgreSQL::Test::Utils::tmp_check/$name";
+	system('rm', '-rf', $src) == 0 or die;
+	mkdir $src or die "could not create $src: $!";
+	opendir my $dh, $top or die;
+	my @entries = grep {
+		!/^\.\.?$/ && !/^(?:\.git|tmp_check|tmp_install|tmp_isolation|tmp_regress|results|log)$/
+	} readdir $dh;
+	closedir $dh;
+	system('cp', '-a', (map { "$top/$_" } @entries), $src) == 0
+	  or die 'could not copy the sources';
+	my @make = ('make', '-s', '-C', "$src/$module", 'PG_CONFIG=pg_config');
+	run_command([ @make, 'clean' ]);
+	my ($stdout, $stderr) =
+	  run_command([ @make, 'PGEB_WERROR=1', @make_args ]);
+	my ($so) = glob("$src/$module/*.so");
+	return (defined $so && -f $so ? $so : undef, $stderr);
+}
+
 sub install_copy
 {
 	my ($name) = @_;
