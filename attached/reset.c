@@ -97,6 +97,7 @@ static char *skip_reset_step = NULL;
 static int	objects_before_call = -1;
 static Size memory_at_join = 0;
 
+static bool leave_pool(const char *reason);
 static int	loaded_object_count(void);
 static bool plpgsql_setting_changed(void);
 
@@ -130,10 +131,12 @@ pgeb_attached_reset_session(void)
 	int			i;
 
 	/* what no step can undo */
-	if (NLocBuffer != 0 || objects_before_call < 0 ||
-		loaded_object_count() != objects_before_call ||
-		plpgsql_setting_changed())
-		return false;
+	if (NLocBuffer != 0)
+		return leave_pool("the call used temporary tables");
+	if (objects_before_call < 0 || loaded_object_count() != objects_before_call)
+		return leave_pool("the call loaded a library");
+	if (plpgsql_setting_changed())
+		return leave_pool("a plpgsql setting was changed during the call");
 
 	for (i = 0; i < (int) lengthof(reset_steps); i++)
 	{
@@ -148,20 +151,27 @@ pgeb_attached_reset_session(void)
 		GetUserId() != GetAuthenticatedUserId() ||
 		GetSessionUserId() != GetAuthenticatedUserId() ||
 		InSecurityRestrictedOperation() || InLocalUserIdChange())
-	{
-#ifndef PGEB_INJECT_RESET_FAULTS
-		elog(LOG, "attached worker left the pool: its reset left it in another identity or a transaction");
-#endif
-		return false;
-	}
+		return leave_pool("its reset left it in another identity or in a transaction");
 
 	memory = MemoryContextMemAllocated(TopMemoryContext, true);
 	if (memory_at_join == 0)
 		memory_at_join = memory;
 	else if (memory > memory_at_join + ATTACHED_POOL_MEMORY_GROWTH)
-		return false;
+		return leave_pool("its memory grew too much");
 	pgeb_pool_note_call(memory);
 	return true;
+}
+
+/*
+ * Say why the worker exits instead of serving another call: at DEBUG1,
+ * since it is no fault, and a busy server would log it often.
+ */
+static bool
+leave_pool(const char *reason)
+{
+	ereport(DEBUG1,
+			(errmsg_internal("attached worker leaves the pool: %s", reason)));
+	return false;
 }
 
 static void
@@ -217,15 +227,17 @@ plpgsql_setting_changed(void)
 {
 	int			count;
 	struct config_generic **settings = PGEB_GUC_VARIABLES(&count);
+	bool		changed = false;
 	int			i;
 
-	for (i = 0; i < count; i++)
+	for (i = 0; i < count && !changed; i++)
 	{
 		if (strncmp(settings[i]->name, "plpgsql.", 8) == 0 &&
 			settings[i]->source != settings[i]->reset_source)
-			return true;
+			changed = true;
 	}
-	return false;
+	PGEB_GUC_VARIABLES_FREE(settings);
+	return changed;
 }
 
 #ifdef PGEB_HAVE_DL_ITERATE_PHDR

@@ -64,6 +64,7 @@ pgeb_attached_settings_size(void)
 							strlen(GetConfigOption(settings[i]->name, false, false)) + 1 +
 							2 * SETTING_NUMBER_LEN);
 	}
+	PGEB_GUC_VARIABLES_FREE(settings);
 	return size;
 }
 
@@ -97,6 +98,7 @@ pgeb_attached_settings_serialize(char *start, Size size)
 		p += sprintf(p, "%u", settings[i]->srole) + 1;
 	}
 	*p = '\0';
+	PGEB_GUC_VARIABLES_FREE(settings);
 }
 
 /*
@@ -150,6 +152,7 @@ placeholder_fingerprint(bool only_sent)
 		fingerprint += hash_bytes_extended((const unsigned char *) setting->name,
 										   strlen(setting->name), 0);
 	}
+	PGEB_GUC_VARIABLES_FREE(settings);
 	return fingerprint;
 }
 

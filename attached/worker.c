@@ -171,6 +171,8 @@ serve_call(dsm_handle handle, bool first)
 		CommitTransactionCommand();
 		if (!fits)
 		{
+			ereport(DEBUG1,
+					(errmsg_internal("attached worker gives its call back: its role, database or their settings changed since it connected")));
 			pgeb_pool_give_back_call();
 			dsm_detach(segment);
 			return CALL_GIVEN_BACK;

@@ -74,14 +74,20 @@ extern int no_such_variable
 
 /*
  * All settings, as an array of config_generic pointers with its length:
- * get_guc_variables() returns the length itself since PostgreSQL 16.
- * Include utils/guc_tables.h before using it.
+ * get_guc_variables() returns the length itself since PostgreSQL 16, in a
+ * new array palloc'd in the current memory context, which the caller
+ * gives back with PGEB_GUC_VARIABLES_FREE (a process that lives long, such
+ * as a warm attached worker, would otherwise keep one per call); before
+ * 16 the array is core's own and must not be freed.  Include
+ * utils/guc_tables.h before using them.
  */
 #if PG_VERSION_NUM >= 160000
 #define PGEB_GUC_VARIABLES(count) get_guc_variables(count)
+#define PGEB_GUC_VARIABLES_FREE(settings) pfree(settings)
 #else
 #define PGEB_GUC_VARIABLES(count) \
 	(*(count) = GetNumConfigOptions(), get_guc_variables())
+#define PGEB_GUC_VARIABLES_FREE(settings) ((void) (settings))
 #endif
 
 /*
