@@ -60,7 +60,9 @@ struct AttachedWorkerState;
  *		not wait for the worker to start.  Set when the first message from the
  *		worker is read, and by IsAttachedWorkerRunning.
  * workerHandle: the background worker's handle (for GetBackgroundWorkerPid
- *		and the like).
+ *		and the like).  NULL when a warm worker from the pool serves the
+ *		call: another process started it, and its handle is not ours; its
+ *		workerPid is then set at once.
  */
 typedef struct AttachedWorker
 {
