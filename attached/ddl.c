@@ -34,6 +34,21 @@ static void attached_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 									ParamListInfo params, QueryEnvironment *queryEnv,
 									DestReceiver *dest, QueryCompletion *qc);
 
+/* The hook installed before ours, or core's. */
+static void
+next_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+					bool readOnlyTree, ProcessUtilityContext context,
+					ParamListInfo params, QueryEnvironment *queryEnv,
+					DestReceiver *dest, QueryCompletion *qc)
+{
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+							queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
 void
 pgeb_attached_install_ddl_hook(void)
 {
@@ -53,12 +68,8 @@ attached_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	if (pgeb_database_needing_no_connections(pstmt->utilityStmt, &database_id) ==
 		PGEB_DATABASE_DDL_NONE || !OidIsValid(database_id))
 	{
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-									params, queryEnv, dest, qc);
+		next_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+							queryEnv, dest, qc);
 		return;
 	}
 
@@ -67,12 +78,8 @@ attached_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	PG_TRY();
 	{
 		pgeb_pool_drain(drained, DRAIN_TIMEOUT_MS);
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-									params, queryEnv, dest, qc);
+		next_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+							queryEnv, dest, qc);
 	}
 	PG_FINALLY();
 	{

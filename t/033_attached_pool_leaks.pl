@@ -20,7 +20,6 @@ use strict;
 use warnings;
 
 use File::Copy qw(copy);
-use Time::HiRes qw(usleep);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -390,14 +389,11 @@ sub run_cases
 	}
 }
 
-# Whether the query is true within $seconds.
+# Whether the query becomes true within $seconds (core's polling, with a
+# shorter limit where the answer is expected to be no).
 sub poll_briefly
 {
 	my ($node, $query, $seconds) = @_;
-	foreach (1 .. $seconds * 10)
-	{
-		return 1 if $node->safe_psql('postgres', $query) eq 't';
-		usleep(100_000);
-	}
-	return 0;
+	local $PostgreSQL::Test::Utils::timeout_default = $seconds;
+	return $node->poll_query_until('postgres', $query);
 }
