@@ -150,7 +150,7 @@ static void pool_shmem_request(void);
 static void pool_shmem_startup(void);
 static Size pool_size(void);
 static bool draining(Oid database_id);
-static int	count_members(Oid database_id, int except);
+static int	count_members(Oid database_id, const PoolSlot *except);
 static void leave_pool(int code, Datum arg);
 static void idle_work(void);
 
@@ -238,9 +238,12 @@ draining(Oid database_id)
 	return false;
 }
 
-/* Pooled workers of a database (any, with InvalidOid) but one; lock held. */
+/*
+ * Pooled workers of a database (any, with InvalidOid) but except (none,
+ * with NULL); lock held.
+ */
 static int
-count_members(Oid database_id, int except)
+count_members(Oid database_id, const PoolSlot *except)
 {
 	int			n = 0;
 	int			i;
@@ -249,7 +252,7 @@ count_members(Oid database_id, int except)
 	{
 		PoolSlot   *slot = &Pool->slots[i];
 
-		if (i == except || slot->state == POOL_FREE)
+		if (slot == except || slot->state == POOL_FREE)
 			continue;
 		if (!OidIsValid(database_id) || slot->database_id == database_id)
 			n++;
@@ -397,8 +400,8 @@ pgeb_pool_join(uint64 fingerprint)
 		slot->taken = false;
 		slot->caller = NULL;
 		if (!slot->retire && !draining(MyDatabaseId) &&
-			count_members(MyDatabaseId, my_slot) < pgeb_attached_pool_size &&
-			count_members(InvalidOid, my_slot) < pgeb_attached_pool_max_workers)
+			count_members(MyDatabaseId, slot) < pgeb_attached_pool_size &&
+			count_members(InvalidOid, slot) < pgeb_attached_pool_max_workers)
 		{
 			slot->state = POOL_RESETTING;
 			slot->fingerprint = fingerprint;
@@ -409,8 +412,8 @@ pgeb_pool_join(uint64 fingerprint)
 			slot->state = POOL_EXITING;
 	}
 	else if (!draining(MyDatabaseId) &&
-			 count_members(MyDatabaseId, -1) < pgeb_attached_pool_size &&
-			 count_members(InvalidOid, -1) < pgeb_attached_pool_max_workers)
+			 count_members(MyDatabaseId, NULL) < pgeb_attached_pool_size &&
+			 count_members(InvalidOid, NULL) < pgeb_attached_pool_max_workers)
 	{
 		int			i;
 
