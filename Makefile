@@ -22,7 +22,10 @@
 SUBDIRS = meta deps supervisor attached preloader
 
 REGRESS = meta preloader deps attached
-REGRESS_OPTS = --temp-config=$(srcdir)/sql/regress.conf \
+# $(TEMP_CONF) is PGXS's --temp-config=$(TEMP_CONFIG) when TEMP_CONFIG is
+# set (scripts/test sets it for PGEB_ATTACHED_POOL=off); PGXS adds it to
+# "make check" only, and we run installcheck against a temporary instance.
+REGRESS_OPTS = --temp-config=$(srcdir)/sql/regress.conf $(TEMP_CONF) \
 	--temp-instance=$(CURDIR)/tmp_regress --encoding=UTF8 --no-locale
 TAP_TESTS = 1
 
@@ -42,7 +45,7 @@ override REGRESS := $(filter-out $(ISOLATION_SPECS),$(REGRESS))
 else
 ISOLATION := $(ISOLATION_SPECS)
 endif
-ISOLATION_OPTS = --temp-config=$(srcdir)/specs/isolation.conf \
+ISOLATION_OPTS = --temp-config=$(srcdir)/specs/isolation.conf $(TEMP_CONF) \
 	--temp-instance=$(CURDIR)/tmp_isolation --encoding=UTF8 --no-locale \
 	--outputdir=output_iso
 

@@ -29,7 +29,7 @@ PGEB_HOST_PG=15
 # starts with an empty environment); README, "Tests", documents them.
 PGEB_PASSED_SETTINGS="CI PGEB_SANITIZE PGEB_ASSERT PGEB_FAULT_ROUNDS PGEB_FAULT_SEED
 	PGEB_FUZZ_SEED PGEB_FUZZ_CALLS PGEB_FUZZ_CONTROL_FILES
-	PGEB_CONCURRENCY_SECONDS"
+	PGEB_CONCURRENCY_SECONDS PGEB_ATTACHED_POOL"
 
 # Copy the sources over a previous copy in $1.  tar keeps modification
 # times, so make rebuilds only what changed there.  Build products of the
