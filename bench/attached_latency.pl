@@ -1,60 +1,74 @@
-# bench/attached_latency.pl: what an attached worker costs a caller, beside
-# a fresh local connection.
+# bench/attached_latency.pl: what an attached worker costs a caller, warm
+# (from the pool of idle attached workers) and cold (a new worker, as every
+# call was before the pool), beside dblink on a new and on a reused
+# connection.
 #
 # Run by bench/run (bench/run attached_latency [--calls N] [--round N]
 # [--seconds N] [--clients N] [--fsync on|off] [--max-worker-processes N]
-# [--min-dynamic-shared-memory MB] [--port N]), which builds the private
-# installation and puts its programs first in PATH.
+# [--min-dynamic-shared-memory MB] [--pool-size N] [--port N]), which
+# builds the private installation and puts its programs first in PATH.
 #
 # One throwaway cluster of that installation (shared_preload_libraries =
 # 'pg_extension_base', max_worker_processes = 16 unless
 # --max-worker-processes says otherwise, min_dynamic_shared_memory left to
 # pg_extension_base's default unless --min-dynamic-shared-memory sets it (0
-# measures segments made the default way), Unix socket only, trust
-# authentication, fsync as --fsync says, on by default) with the extensions
-# pg_extension_base and dblink and a table bench_t (id serial, v text).
+# measures segments made the default way), the pool's settings at their
+# defaults unless --pool-size sets pg_extension_base.attached_pool_size,
+# Unix socket only, trust authentication, fsync as --fsync says, on by
+# default) with the extensions pg_extension_base and dblink and a table
+# bench_t (id serial, v text).
+#
+# Two modes, switched by ALTER SYSTEM and a reload (then new sessions are
+# polled until they see the setting, and the pool until it is empty):
+#   pool     the pool on, as configured
+#   no pool  pg_extension_base.attached_pool_size = 0: every call starts a
+#            worker, as before the pool ("today" in issue 16)
 #
 # Latency, measured inside the server so that no client round trip counts:
 # a PL/pgSQL function runs a number of calls of one method and records
-# clock_timestamp() before and after each call.  The methods:
-#   attached select 1   PERFORM * FROM extension_base.run_attached('select 1')
-#   dblink select 1     PERFORM * FROM dblink('<conninfo>', 'select 1')
-#                       AS t(x int)
-#   attached INSERT     run_attached of a one-row INSERT into bench_t
-#   dblink INSERT       dblink_exec('<conninfo>', the same INSERT)
-# dblink and dblink_exec with a connection string (not a named connection)
-# open a new connection over the Unix socket for the call and close it
-# afterwards: a fresh local connection per call.  (dblink_exec itself
-# refuses 'select 1': "statement returning results not allowed".)  After 5
-# untimed warm-up calls of each method (the first dblink call loads dblink
-# and libpq into the backend), the methods take turns in rounds of --round
-# calls (default 50), the order rotating from round to round, until each
-# has made --calls calls (default 500), all in one session; each round is
-# one statement, so one transaction.  Reported: median, p90, min and max
-# per method (percentile_cont), and the ratio of the medians run_attached /
-# dblink for select 1 and for the INSERT.  The goal is ratio <= 1.0 for
-# both.
+# clock_timestamp() before and after each call.  The methods (pool mode
+# unless named otherwise):
+#   attached select 1         run_attached('select 1'): a warm worker
+#   attached INSERT           run_attached of a one-row INSERT into bench_t
+#   attached select 1, cold   run_attached('select 1') with the pool emptied
+#                             before each call (untimed): a new worker
+#   dblink select 1           dblink('<conninfo>', 'select 1'): a new
+#                             connection for the call, closed afterwards
+#   dblink INSERT             dblink_exec('<conninfo>', the same INSERT)
+#   dblink select 1, reused   dblink('bench', 'select 1') on a connection
+#                             opened once per session (dblink_connect)
+#   dblink INSERT, reused     dblink_exec('bench', the same INSERT)
+#   attached select 1, no pool  and  attached INSERT, no pool
+#                             the same calls in the no-pool mode
+# Each method starts every round with 2 untimed calls (warm-up: the pool
+# fills, dblink and libpq are loaded, the reused connection is opened).
+# Rounds of --round calls per method (default 50) until each has made
+# --calls calls (default 1,000); per round, the two modes in turn, each in
+# a session of its own, its methods in an order that rotates from round to
+# round.  Reported: median, p90, min and max per method (percentile_cont)
+# and the ratios of medians the goals of issue 16 name: warm / dblink new
+# <= 0.1 and warm / dblink reused <= 2.0, for select 1 and for the INSERT;
+# cold / no pool <= 1.05.
 #
 # Throughput: pgbench -n -c 4 -j 2 -T --seconds (default 10) with a
-# one-line script each: run_attached('select 1'), dblink(..., 'select 1'),
-# and run_attached('select 1') in a PL/pgSQL loop that pauses 1 ms and
-# tries again when no worker slot is free.  pgbench aborts a caller whose
-# call fails, and a worker's slot is free again only once the postmaster
-# has reaped the exited worker, which on a busy machine may lag: then the
-# plain run goes on with fewer callers, and the retrying run shows the
-# figure of all of them (and how often a slot was missing).  Calls per
-# second (pgbench's tps without connection time) and the ratio to dblink.
+# one-line script each: run_attached('select 1') in the pool mode and in
+# the no-pool mode, dblink(..., 'select 1') on a new and on a reused
+# connection.  run_attached runs in a PL/pgSQL loop that pauses 1 ms and
+# tries again when no worker slot is free (a worker's slot is free again
+# only once the postmaster has reaped the exited worker, which on a busy
+# machine may lag), and says how often that happened.  Calls per second
+# (pgbench's tps without connection time); goal: pool / no pool >= 5.
 #
 # Checked while measuring: bench_t holds exactly one row per INSERT call of
-# each method; no attached worker is left in pg_stat_activity at the end;
-# the server log has no PANIC, TRAP or "terminated by signal"; pgbench
-# callers fail with nothing but "could not register background process".
+# each method; after a reload to the no-pool mode at the end no attached
+# worker is left in pg_stat_activity; the server log has no PANIC, TRAP or
+# "terminated by signal"; pgbench callers fail with nothing.
 #
 # Everything goes to bench/results/attached_latency/: server.log,
 # initdb.log, pg_ctl.log, psql.log, pgbench_*.log and .sql, times.csv
 # (every timed call) and summary.txt.  The data directory is removed after
 # a successful run; the server is stopped in any case.  Exits 0 whether or
-# not the goal is met; non-zero when the setup fails or a check fails.
+# not the goals are met; non-zero when the setup fails or a check fails.
 use strict;
 use warnings;
 
@@ -64,22 +78,30 @@ use File::Path qw(make_path remove_tree);
 use File::Temp qw(tempdir);
 use Getopt::Long;
 use IPC::Run ();
+use Time::HiRes ();
 
 use BenchCommon;
 
-use constant GOAL_RATIO => 1.0;
-use constant MIN_CALLS => 500;    # below this, the goal is not judged
-use constant WARMUP_CALLS => 5;
+# the goals of issue 16
+use constant WARM_VS_NEW_GOAL => 0.1;
+use constant WARM_VS_REUSED_GOAL => 2.0;
+use constant COLD_VS_NO_POOL_GOAL => 1.05;
+use constant THROUGHPUT_GOAL => 5.0;
+use constant MIN_CALLS => 1000;    # below this, the goals are not judged
+use constant WARMUP_CALLS => 2;    # per method and round, untimed
 use constant START_TIMEOUT => 120;    # seconds
+use constant MODE_TIMEOUT => 60;    # seconds for a reload to take effect
 use constant WORKER_TYPE => 'pg_extension_base attached worker';
+use constant POOL_SETTING => 'pg_extension_base.attached_pool_size';
 
-my $calls = 500;
+my $calls = 1000;
 my $round = 50;
 my $seconds = 10;
 my $clients = 4;
 my $fsync = 'on';
 my $max_workers = 16;
 my $min_dsm;    # MB; unset: pg_extension_base's default
+my $pool_size;    # unset: pg_extension_base's default
 my $port = $ENV{PGEB_BENCH_PORT} // 54341;
 my @argv = @ARGV;
 GetOptions(
@@ -90,10 +112,11 @@ GetOptions(
 	'fsync=s' => \$fsync,
 	'max-worker-processes=i' => \$max_workers,
 	'min-dynamic-shared-memory=i' => \$min_dsm,
+	'pool-size=i' => \$pool_size,
 	'port=i' => \$port)
   or die "usage: bench/run attached_latency [--calls N] [--round N] "
   . "[--seconds N] [--clients N] [--fsync on|off] [--max-worker-processes N] "
-  . "[--min-dynamic-shared-memory MB] [--port N]\n";
+  . "[--min-dynamic-shared-memory MB] [--pool-size N] [--port N]\n";
 die "--calls must be at least 1\n" if $calls < 1;
 die "--round must be at least 1\n" if $round < 1;
 die "--seconds must be at least 1\n" if $seconds < 1;
@@ -102,6 +125,8 @@ die "--fsync must be on or off\n" unless $fsync =~ /^(on|off)$/;
 die "--max-worker-processes must be at least 2\n" if $max_workers < 2;
 die "--min-dynamic-shared-memory must not be negative\n"
   if defined $min_dsm && $min_dsm < 0;
+die "--pool-size must be at least 1 (the no-pool mode is measured anyway)\n"
+  if defined $pool_size && $pool_size < 1;
 die "unexpected arguments: @ARGV\n" if @ARGV;
 my $threads = $clients >= 2 ? 2 : 1;
 
@@ -149,6 +174,7 @@ logging_collector = off
 log_line_prefix = '%m [%p] '
 EOF
 print $conf "min_dynamic_shared_memory = ${min_dsm}MB\n" if defined $min_dsm;
+print $conf POOL_SETTING . " = $pool_size\n" if defined $pool_size;
 close $conf or die "could not append to postgresql.conf: $!\n";
 
 $server_started = 1;
@@ -161,9 +187,13 @@ my %settings = map { split /\|/ } split /\n/, psql(
 	q{SELECT name || '|' || setting FROM pg_settings WHERE name IN
 	  ('fsync', 'synchronous_commit', 'max_worker_processes',
 	   'shared_preload_libraries', 'dynamic_shared_memory_type',
-	   'min_dynamic_shared_memory')});
+	   'min_dynamic_shared_memory', 'pg_extension_base.attached_pool_size',
+	   'pg_extension_base.attached_pool_max_workers',
+	   'pg_extension_base.attached_pool_idle_timeout')});
 die "the server does not preload pg_extension_base\n"
   unless $settings{shared_preload_libraries} eq 'pg_extension_base';
+my $pool_setting = $settings{+POOL_SETTING};
+die "the pool is off in this server's configuration\n" unless $pool_setting > 0;
 
 psql(<<"EOF");
 CREATE EXTENSION pg_extension_base;
@@ -171,36 +201,74 @@ CREATE EXTENSION dblink;
 CREATE TABLE bench_t (id serial, v text);
 CREATE UNLOGGED TABLE bench_times (method text, round int, call int, ms float8);
 
--- n calls of one method, each timed with clock_timestamp() around it;
--- the times are kept in an array and stored after the last call
-CREATE FUNCTION bench_calls(method text, round int, n int) RETURNS void
+-- the pool emptied: its workers told to go, and gone from the pool and
+-- from the server (their worker slots free again)
+CREATE FUNCTION bench_empty_pool() RETURNS void
+LANGUAGE plpgsql AS \$fn\$
+BEGIN
+	FOR i IN 1 .. 10000 LOOP
+		PERFORM pg_terminate_backend(pid) FROM extension_base.attached_pool();
+		PERFORM pg_stat_clear_snapshot();
+		IF NOT EXISTS (SELECT FROM extension_base.attached_pool())
+		   AND NOT EXISTS (SELECT FROM pg_stat_activity
+				WHERE backend_type = '@{[WORKER_TYPE]}') THEN
+			RETURN;
+		END IF;
+		PERFORM pg_sleep(0.001);
+	END LOOP;
+	RAISE EXCEPTION 'the pool of attached workers did not empty';
+END
+\$fn\$;
+
+-- one call of a method
+CREATE FUNCTION bench_call(method text) RETURNS void
 LANGUAGE plpgsql AS \$fn\$
 DECLARE
 	conn text := '$conninfo';
+BEGIN
+	CASE method
+	WHEN 'attached select 1', 'attached select 1, cold',
+		'attached select 1, no pool' THEN
+		PERFORM * FROM extension_base.run_attached('select 1');
+	WHEN 'attached INSERT', 'attached INSERT, no pool' THEN
+		PERFORM * FROM extension_base.run_attached(\$\$INSERT INTO bench_t (v) VALUES ('attached')\$\$);
+	WHEN 'dblink select 1' THEN
+		PERFORM * FROM dblink(conn, 'select 1') AS t(x int);
+	WHEN 'dblink INSERT' THEN
+		PERFORM dblink_exec(conn, \$\$INSERT INTO bench_t (v) VALUES ('dblink')\$\$);
+	WHEN 'dblink select 1, reused' THEN
+		PERFORM * FROM dblink('bench', 'select 1') AS t(x int);
+	WHEN 'dblink INSERT, reused' THEN
+		PERFORM dblink_exec('bench', \$\$INSERT INTO bench_t (v) VALUES ('dblink reused')\$\$);
+	END CASE;
+END
+\$fn\$;
+
+-- warmup untimed calls, then n calls of one method, each timed with
+-- clock_timestamp() around it (the cold method empties the pool before
+-- each, untimed); the times are kept in an array and stored at the end
+CREATE FUNCTION bench_calls(method text, round int, n int, warmup int)
+RETURNS void
+LANGUAGE plpgsql AS \$fn\$
+DECLARE
 	t0 timestamptz;
 	t1 timestamptz;
 	ms float8[] := '{}';
 BEGIN
+	IF method LIKE '%, reused'
+	   AND NOT 'bench' = ANY (coalesce(dblink_get_connections(), '{}')) THEN
+		PERFORM dblink_connect('bench', '$conninfo');
+	END IF;
+	FOR i IN 1 .. warmup LOOP
+		PERFORM bench_call(method);
+	END LOOP;
 	FOR i IN 1 .. n LOOP
-		IF method = 'attached select 1' THEN
-			t0 := clock_timestamp();
-			PERFORM * FROM extension_base.run_attached('select 1');
-			t1 := clock_timestamp();
-		ELSIF method = 'dblink select 1' THEN
-			t0 := clock_timestamp();
-			PERFORM * FROM dblink(conn, 'select 1') AS t(x int);
-			t1 := clock_timestamp();
-		ELSIF method = 'attached INSERT' THEN
-			t0 := clock_timestamp();
-			PERFORM * FROM extension_base.run_attached(\$\$INSERT INTO bench_t (v) VALUES ('attached')\$\$);
-			t1 := clock_timestamp();
-		ELSIF method = 'dblink INSERT' THEN
-			t0 := clock_timestamp();
-			PERFORM dblink_exec(conn, \$\$INSERT INTO bench_t (v) VALUES ('dblink')\$\$);
-			t1 := clock_timestamp();
-		ELSE
-			RAISE EXCEPTION 'unknown method %', method;
+		IF method LIKE '%, cold' THEN
+			PERFORM bench_empty_pool();
 		END IF;
+		t0 := clock_timestamp();
+		PERFORM bench_call(method);
+		t1 := clock_timestamp();
 		ms := ms || (extract(epoch FROM t1 - t0) * 1000)::float8;
 	END LOOP;
 	INSERT INTO bench_times
@@ -228,25 +296,48 @@ BEGIN
 	END LOOP;
 END
 \$fn\$;
+
+-- dblink on the session's one connection, opened by its first call
+CREATE FUNCTION bench_dblink_reused(command text) RETURNS void
+LANGUAGE plpgsql AS \$fn\$
+BEGIN
+	IF NOT 'bench' = ANY (coalesce(dblink_get_connections(), '{}')) THEN
+		PERFORM dblink_connect('bench', '$conninfo');
+	END IF;
+	PERFORM * FROM dblink('bench', command) AS t(x int);
+END
+\$fn\$;
 EOF
 
 # --- latency ---
 
-my @methods = ('attached select 1', 'dblink select 1', 'attached INSERT',
-	'dblink INSERT');
-my $script = '';
-$script .= "SELECT bench_calls('$_', 0, " . WARMUP_CALLS . ");\n" for @methods;
+my %modes = (
+	'pool' => [
+		'attached select 1', 'attached INSERT', 'attached select 1, cold',
+		'dblink select 1', 'dblink INSERT', 'dblink select 1, reused',
+		'dblink INSERT, reused'
+	],
+	'no pool' => [ 'attached select 1, no pool', 'attached INSERT, no pool' ],
+);
+my @methods = map { @{ $modes{$_} } } ('pool', 'no pool');
+my $mode_switches = 0;
 my $rounds = 0;
 for (my $done = 0; $done < $calls; $done += $round)
 {
 	my $n = $calls - $done < $round ? $calls - $done : $round;
 	$rounds++;
-	# rotate the order, so no method always follows the same one
-	my $shift = ($rounds - 1) % @methods;
-	my @order = (@methods[ $shift .. $#methods ], @methods[ 0 .. $shift - 1 ]);
-	$script .= "SELECT bench_calls('$_', $rounds, $n);\n" for @order;
+	my @mode_order = $rounds % 2 ? ('pool', 'no pool') : ('no pool', 'pool');
+	foreach my $mode (@mode_order)
+	{
+		set_mode($mode);
+		# rotate the order, so no method always follows the same one
+		my @m = @{ $modes{$mode} };
+		my $shift = ($rounds - 1) % @m;
+		my @order = (@m[ $shift .. $#m ], @m[ 0 .. $shift - 1 ]);
+		psql(join('', map { "SELECT bench_calls('$_', $rounds, $n, "
+				  . WARMUP_CALLS . ");\n" } @order));
+	}
 }
-psql($script);
 
 my %latency;
 for my $row (split /\n/, psql(<<'EOF'))
@@ -254,7 +345,7 @@ SELECT method, count(*),
 	percentile_cont(0.5) WITHIN GROUP (ORDER BY ms),
 	percentile_cont(0.9) WITHIN GROUP (ORDER BY ms),
 	min(ms), max(ms)
-FROM bench_times WHERE round > 0 GROUP BY method
+FROM bench_times GROUP BY method
 EOF
 {
 	my ($method, $n, $median, $p90, $min, $max) = split /\|/, $row;
@@ -275,39 +366,43 @@ COPY (SELECT method, round, call, round(ms::numeric, 4) AS ms FROM bench_times
 EOF
 close $csv;
 
-# every INSERT call inserted exactly one row
+# every INSERT call inserted exactly one row: attached ones from both modes
 my %rows = map { split /\|/ } split /\n/,
   psql(q{SELECT v || '|' || count(*) FROM bench_t GROUP BY v});
-my %insert_calls = map { split /\|/ } split /\n/,
-  psql(q{SELECT method || '|' || count(*) FROM bench_times
-	WHERE method LIKE '% INSERT' GROUP BY method});
-for my $side (qw(attached dblink))
+my %want = (
+	'attached' => 2 * $rounds * WARMUP_CALLS + 2 * $calls,
+	'dblink' => $rounds * WARMUP_CALLS + $calls,
+	'dblink reused' => $rounds * WARMUP_CALLS + $calls);
+for my $v (sort keys %want)
 {
-	my $want = $insert_calls{"$side INSERT"} // 0;
-	my $have = $rows{$side} // 0;
-	die "bench_t has $have rows from $side, but $side INSERT was called $want times\n"
-	  unless $want == $calls + WARMUP_CALLS && $have == $want;
+	my $have = $rows{$v} // 0;
+	die "bench_t has $have rows from '$v', not $want{$v} (one per call)\n"
+	  unless $have == $want{$v};
 }
 die "bench_t has rows nobody inserted: " . join(', ', sort keys %rows) . "\n"
-  if keys %rows != 2;
+  if keys %rows != keys %want;
 
 # --- throughput ---
 
 my %throughput;
-my @scripts = (
-	[ attached => "SELECT * FROM extension_base.run_attached('select 1');" ],
-	[ dblink => "SELECT * FROM dblink('$conninfo', 'select 1') AS t(x int);" ],
-	[ attached_retrying => "SELECT bench_attached_retrying('select 1');" ],
+my @runs = (
+	[ 'attached' => 'pool', "SELECT bench_attached_retrying('select 1');" ],
+	[ 'attached, no pool' => 'no pool', "SELECT bench_attached_retrying('select 1');" ],
+	[ 'dblink' => 'pool', "SELECT * FROM dblink('$conninfo', 'select 1') AS t(x int);" ],
+	[ 'dblink, reused' => 'pool', "SELECT bench_dblink_reused('select 1');" ],
 );
-for my $script (@scripts)
+for my $run (@runs)
 {
-	my ($side, $line) = @$script;
-	my $file = "$results/pgbench_$side.sql";
+	my ($side, $mode, $line) = @$run;
+	(my $name = $side) =~ s/\W+/_/g;
+	set_mode($mode);
+	my $slots_before = psql('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM bench_no_slot');
+	my $file = "$results/pgbench_$name.sql";
 	open my $fh, '>', $file or die "could not write $file: $!\n";
 	print $fh "$line\n";
 	close $fh;
 
-	my $log = "$results/pgbench_$side.log";
+	my $log = "$results/pgbench_$name.log";
 	my $status = run_logged($log, { may_fail => 1 }, "$bin/pgbench", '-n',
 		'-c', $clients, '-j', $threads, '-T', $seconds, '-f', $file,
 		'-h', $sockdir, '-p', $port, 'postgres');
@@ -316,43 +411,30 @@ for my $script (@scripts)
 	  /^tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)\)/m;
 	my ($processed) = $output =~ /^number of transactions actually processed: (\d+)/m;
 	my ($failed) = $output =~ /^number of failed transactions: (\d+)/m;
-	die "pgbench printed no tps for $side (status $status); see $log\n"
-	  unless defined $tps && defined $processed;
+	die "pgbench failed or printed no tps for $side (status $status); see $log\n"
+	  unless $status == 0 && defined $tps && defined $processed;
 	die "pgbench had $failed failed transactions for $side; see $log\n"
 	  if $failed;
-
-	# A caller whose call fails is aborted by pgbench (status 2), the others
-	# go on.  No free worker slot is a capacity limit we report (see
-	# README); any other error is a failure of the benchmark.
-	my @aborted = $output =~
-	  /^pgbench: error: client \d+ script \d+ aborted in command \d+ query \d+: (?:ERROR|FATAL):\s+(.*)$/mg;
-	die "pgbench failed (status $status) for $side; see $log\n"
-	  if $status != 0 && !@aborted;
-	my @unexpected = grep { $_ ne 'could not register background process' } @aborted;
-	die "pgbench callers of $side aborted: " . join('; ', @unexpected) . "\nsee $log\n"
-	  if @unexpected;
 	$throughput{$side} = {
 		tps => $tps,
 		processed => $processed,
-		# how long the callers ran: shorter than --seconds if all aborted
-		seconds => $tps > 0 ? $processed / $tps : 0,
-		aborted => scalar @aborted,
+		no_slot => psql('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM bench_no_slot')
+		  - $slots_before,
 	};
 }
-$throughput{attached_retrying}{no_slot} =
-  psql('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM bench_no_slot');
 
 # --- checks at the end ---
 
-# A worker sends ReadyForQuery before it exits, so the last ones may still
-# be on their way out: give them a moment.
+# the no-pool mode: the reload retires the idle workers, and the last
+# workers of calls may still be on their way out: give them a moment
+set_mode('no pool');
 my $left;
 for my $attempt (1 .. 100)
 {
 	$left = psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = '"
 		  . WORKER_TYPE . "'");
 	last if $left == 0;
-	select(undef, undef, undef, 0.1);
+	Time::HiRes::sleep(0.1);
 }
 die "$left attached workers are still in pg_stat_activity\n" if $left != 0;
 
@@ -363,6 +445,27 @@ die "the server log has:\n" . join("\n", @bad) . "\nsee $logfile\n" if @bad;
 report();
 remove_tree($datadir);
 exit 0;
+
+# Switch between the pool (its configured size) and no pool (size 0):
+# ALTER SYSTEM, reload, then wait until a new session sees the size and,
+# for no pool, until the reload has emptied the pool.
+sub set_mode
+{
+	my ($mode) = @_;
+	my $size = $mode eq 'pool' ? $pool_setting : 0;
+	psql("ALTER SYSTEM SET " . POOL_SETTING . " = $size; SELECT pg_reload_conf();");
+	$mode_switches++;
+	my $deadline = Time::HiRes::time() + MODE_TIMEOUT;
+	while (1)
+	{
+		my $ready = psql("SELECT current_setting('" . POOL_SETTING . "')::int = $size"
+			  . ($size == 0 ? ' AND NOT EXISTS (SELECT FROM extension_base.attached_pool())' : ''));
+		return if $ready eq 't';
+		die "the server did not switch to the $mode mode in " . MODE_TIMEOUT . " s\n"
+		  if Time::HiRes::time() > $deadline;
+		Time::HiRes::sleep(0.05);
+	}
+}
 
 # The private installation's programs: bench/run puts them first in PATH.
 sub private_bindir
@@ -404,49 +507,32 @@ sub stop_server
 
 sub report
 {
-	my $ratio_select = $latency{'attached select 1'}{median}
-	  / $latency{'dblink select 1'}{median};
-	my $ratio_insert = $latency{'attached INSERT'}{median}
-	  / $latency{'dblink INSERT'}{median};
-	my $verdict = goal_verdict(
-		$ratio_select <= GOAL_RATIO && $ratio_insert <= GOAL_RATIO,
-		$calls, MIN_CALLS, 'calls');
+	my %median = map { $_ => $latency{$_}{median} } @methods;
+	my %ratio = (
+		select_new => $median{'attached select 1'} / $median{'dblink select 1'},
+		select_reused => $median{'attached select 1'} / $median{'dblink select 1, reused'},
+		insert_new => $median{'attached INSERT'} / $median{'dblink INSERT'},
+		insert_reused => $median{'attached INSERT'} / $median{'dblink INSERT, reused'},
+		cold => $median{'attached select 1, cold'} / $median{'attached select 1, no pool'},
+		no_pool_select => $median{'attached select 1, no pool'} / $median{'dblink select 1'},
+		no_pool_insert => $median{'attached INSERT, no pool'} / $median{'dblink INSERT'},
+		throughput => $throughput{attached}{tps} / $throughput{'attached, no pool'}{tps},
+	);
+	my %verdict = (
+		new => goal_verdict($ratio{select_new} <= WARM_VS_NEW_GOAL
+			  && $ratio{insert_new} <= WARM_VS_NEW_GOAL, $calls, MIN_CALLS, 'calls'),
+		reused => goal_verdict($ratio{select_reused} <= WARM_VS_REUSED_GOAL
+			  && $ratio{insert_reused} <= WARM_VS_REUSED_GOAL, $calls, MIN_CALLS, 'calls'),
+		cold => goal_verdict($ratio{cold} <= COLD_VS_NO_POOL_GOAL, $calls, MIN_CALLS, 'calls'),
+		throughput => goal_verdict($ratio{throughput} >= THROUGHPUT_GOAL, $seconds, 10, 'seconds'),
+	);
 	my $command = join(' ', 'bench/run', 'attached_latency', @argv);
 	my $cpus = `nproc 2>/dev/null` || '?';
 	chomp $cpus;
 
-	# One line per pgbench run.  Callers that pgbench aborted make the
-	# figure one of fewer callers (or of a shorter time), which the line says.
-	my @throughput_lines;
-	my %label = (
-		attached => 'attached',
-		dblink => 'dblink',
-		attached_retrying => 'attached, retrying',
-	);
-	for my $side (qw(attached dblink attached_retrying))
-	{
-		my $t = $throughput{$side};
-		my @notes;
-		push @notes, sprintf('%d of %d callers aborted: could not register '
-			  . 'background process', $t->{aborted}, $clients)
-		  if $t->{aborted};
-		push @notes, sprintf('callers ran %.2f s', $t->{seconds})
-		  if $t->{seconds} < $seconds - 0.5;
-		push @notes, sprintf('%d times no free worker slot', $t->{no_slot})
-		  if defined $t->{no_slot};
-		$t->{ratio} = $t->{tps} / $throughput{dblink}{tps};
-		push @throughput_lines, sprintf('%-22s %9.1f %9d %9s%s', $label{$side},
-			$t->{tps}, $t->{processed},
-			$side eq 'dblink' ? '' : sprintf('%.3f', $t->{ratio}),
-			@notes ? '  (' . join('; ', @notes) . ')' : '');
-	}
-	my $ta = $throughput{attached};
-	my $tr = $throughput{attached_retrying};
-	my $td = $throughput{dblink};
-
 	my @out;
 	push @out,
-	  'attached_latency: run_attached() against dblink on a new connection per call',
+	  'attached_latency: run_attached() warm (pool) and cold, against dblink on a new and a reused connection',
 	  "server:     $version, $cpus CPUs",
 	  "settings:   fsync = $settings{fsync}, synchronous_commit = "
 	  . "$settings{synchronous_commit}, max_worker_processes = "
@@ -455,49 +541,68 @@ sub report
 	  . "$settings{min_dynamic_shared_memory} MB ("
 	  . (defined $min_dsm ? 'set by --min-dynamic-shared-memory' : "pg_extension_base's default")
 	  . "), Unix socket, trust",
-	  "dblink:     '$conninfo', not a named connection: a new connection per call",
-	  "            select 1: dblink(conninfo, 'select 1') AS t(x int) (dblink_exec refuses a query returning rows)",
-	  "            INSERT:   dblink_exec(conninfo, 'INSERT INTO bench_t (v) VALUES (''dblink'')')",
+	  "pool:       attached_pool_size = $pool_setting ("
+	  . (defined $pool_size ? 'set by --pool-size' : 'default')
+	  . "), attached_pool_max_workers = $settings{'pg_extension_base.attached_pool_max_workers'}, "
+	  . "attached_pool_idle_timeout = $settings{'pg_extension_base.attached_pool_idle_timeout'} ms; "
+	  . "no pool: attached_pool_size = 0 (ALTER SYSTEM, reload; $mode_switches switches)",
+	  "dblink:     new: '$conninfo' given to each call; reused: one named connection per session",
 	  "latency:    $calls timed calls of each method, in the server "
 	  . '(clock_timestamp() around each call in PL/pgSQL),',
-	  "            $rounds rounds of up to $round calls per method in rotating order, "
-	  . 'after ' . WARMUP_CALLS . ' untimed calls of each',
+	  "            $rounds rounds of up to $round calls per method, the two modes in turn, "
+	  . 'rotating order, ' . WARMUP_CALLS . ' untimed calls of each method first',
 	  '',
-	  sprintf('%-22s %9s %9s %9s %9s', 'latency (ms)', 'median', 'p90', 'min', 'max');
+	  sprintf('%-28s %9s %9s %9s %9s', 'latency (ms)', 'median', 'p90', 'min', 'max');
 	for my $method (@methods)
 	{
 		my $l = $latency{$method};
-		push @out, sprintf('%-22s %9.3f %9.3f %9.3f %9.3f', $method,
+		push @out, sprintf('%-28s %9.3f %9.3f %9.3f %9.3f', $method,
 			$l->{median}, $l->{p90}, $l->{min}, $l->{max});
 	}
 	push @out, '',
-	  sprintf('ratio of medians (run_attached / dblink): select 1 %.3f, INSERT %.3f',
-		$ratio_select, $ratio_insert),
-	  sprintf('goal: ratio <= %.1f for both: %s', GOAL_RATIO, $verdict),
+	  'ratios of medians:',
+	  sprintf('  warm / dblink new:     select 1 %.3f, INSERT %.3f (goal <= %.1f: %s)',
+		$ratio{select_new}, $ratio{insert_new}, WARM_VS_NEW_GOAL, $verdict{new}),
+	  sprintf('  warm / dblink reused:  select 1 %.3f, INSERT %.3f (goal <= %.1f: %s)',
+		$ratio{select_reused}, $ratio{insert_reused}, WARM_VS_REUSED_GOAL, $verdict{reused}),
+	  sprintf('  cold / no pool:        select 1 %.3f (goal <= %.2f: %s)',
+		$ratio{cold}, COLD_VS_NO_POOL_GOAL, $verdict{cold}),
+	  sprintf('  no pool / dblink new:  select 1 %.3f, INSERT %.3f (before the pool)',
+		$ratio{no_pool_select}, $ratio{no_pool_insert}),
 	  '',
 	  "throughput: $clients concurrent callers for $seconds s, pgbench -n -c $clients "
-	  . "-j $threads -T $seconds, one call per transaction",
-	  "            attached, retrying: run_attached in a PL/pgSQL loop that pauses 1 ms and",
-	  "            tries again when no worker slot is free (could not register background process)",
-	  sprintf('%-22s %9s %9s %9s', 'select 1', 'calls/s', 'calls', 'ratio'),
-	  @throughput_lines,
+	  . "-j $threads -T $seconds, one call per transaction; run_attached retries",
+	  '            after 1 ms when no worker slot is free',
+	  sprintf('%-28s %9s %9s %9s', 'select 1', 'calls/s', 'calls', 'no slot');
+	for my $side ('attached', 'attached, no pool', 'dblink', 'dblink, reused')
+	{
+		my $t = $throughput{$side};
+		push @out, sprintf('%-28s %9.1f %9d %9s', $side, $t->{tps},
+			$t->{processed}, $side =~ /^attached/ ? $t->{no_slot} : '');
+	}
+	push @out,
+	  sprintf('  pool / no pool: %.2f (goal >= %.0f: %s)', $ratio{throughput},
+		THROUGHPUT_GOAL, $verdict{throughput}),
 	  '',
-	  sprintf('checks: bench_t has %d rows from each INSERT method, one per call; '
-		  . 'no attached worker left; no PANIC, TRAP or "terminated by signal" '
-		  . 'in the server log', $calls + WARMUP_CALLS),
+	  'checks: bench_t has one row per INSERT call of each method; no attached worker '
+	  . 'left after the reload to no pool; no PANIC, TRAP or "terminated by signal" '
+	  . 'in the server log',
 	  '',
-	  sprintf('summary: %s, %s CPUs, fsync %s, %d calls each: median latency '
-		  . 'run_attached %.3f ms vs dblink on a new connection %.3f ms '
-		  . '(select 1, ratio %.2f), %.3f ms vs %.3f ms (one-row INSERT, ratio '
-		  . '%.2f), goal <= %.1f: %s; %d callers: %.0f calls/s attached%s, '
-		  . '%.0f retrying when no worker slot is free (%d times), %.0f dblink',
+	  sprintf('summary: %s, %s CPUs, fsync %s, %d calls each, median ms: warm select 1 '
+		  . '%.3f, INSERT %.3f; dblink new %.3f, %.3f; dblink reused %.3f, %.3f; '
+		  . 'ratios warm/new %.3f, %.3f (<= %.1f: %s), warm/reused %.2f, %.2f '
+		  . '(<= %.1f: %s); cold %.3f vs no pool %.3f, ratio %.3f (<= %.2f: %s); '
+		  . '%d callers: %.0f calls/s pool vs %.0f no pool, ratio %.1f (>= %.0f: %s)',
 		  $version, $cpus, $settings{fsync}, $calls,
-		  $latency{'attached select 1'}{median}, $latency{'dblink select 1'}{median},
-		  $ratio_select, $latency{'attached INSERT'}{median},
-		  $latency{'dblink INSERT'}{median}, $ratio_insert, GOAL_RATIO, $verdict,
-		  $clients, $ta->{tps},
-		  $ta->{aborted} ? " ($ta->{aborted} of $clients callers aborted: no free worker slot)" : '',
-		  $tr->{tps}, $tr->{no_slot}, $td->{tps}),
+		  $median{'attached select 1'}, $median{'attached INSERT'},
+		  $median{'dblink select 1'}, $median{'dblink INSERT'},
+		  $median{'dblink select 1, reused'}, $median{'dblink INSERT, reused'},
+		  $ratio{select_new}, $ratio{insert_new}, WARM_VS_NEW_GOAL, $verdict{new},
+		  $ratio{select_reused}, $ratio{insert_reused}, WARM_VS_REUSED_GOAL, $verdict{reused},
+		  $median{'attached select 1, cold'}, $median{'attached select 1, no pool'},
+		  $ratio{cold}, COLD_VS_NO_POOL_GOAL, $verdict{cold},
+		  $clients, $throughput{attached}{tps}, $throughput{'attached, no pool'}{tps},
+		  $ratio{throughput}, THROUGHPUT_GOAL, $verdict{throughput}),
 	  "command: $command",
 	  "logs: $results";
 
