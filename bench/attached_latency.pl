@@ -385,6 +385,7 @@ die "bench_t has rows nobody inserted: " . join(', ', sort keys %rows) . "\n"
 # --- throughput ---
 
 my %throughput;
+my @pool_memory;    # after the pool's run: workers, least and most memory
 my @runs = (
 	[ 'attached' => 'pool', "SELECT bench_attached_retrying('select 1');" ],
 	[ 'attached, no pool' => 'no pool', "SELECT bench_attached_retrying('select 1');" ],
@@ -415,6 +416,10 @@ for my $run (@runs)
 	  unless $status == 0 && defined $tps && defined $processed;
 	die "pgbench had $failed failed transactions for $side; see $log\n"
 	  if $failed;
+	# what the warm workers hold, right after they served the callers
+	@pool_memory = split /\|/, psql(q{SELECT count(*), coalesce(min(memory_bytes), 0),
+		coalesce(max(memory_bytes), 0) FROM extension_base.attached_pool()})
+	  if $side eq 'attached';
 	$throughput{$side} = {
 		tps => $tps,
 		processed => $processed,
@@ -583,6 +588,9 @@ sub report
 	push @out,
 	  sprintf('  pool / no pool: %.2f (goal >= %.0f: %s)', $ratio{throughput},
 		THROUGHPUT_GOAL, $verdict{throughput}),
+	  sprintf('  after it, %d warm workers, %.1f to %.1f MB each (memory_bytes: '
+		  . 'their TopMemoryContext and below)', $pool_memory[0],
+		$pool_memory[1] / 1048576, $pool_memory[2] / 1048576),
 	  '',
 	  'checks: bench_t has one row per INSERT call of each method; no attached worker '
 	  . 'left after the reload to no pool; no PANIC, TRAP or "terminated by signal" '
