@@ -72,6 +72,7 @@ extern bool pgeb_pool_join(uint64 fingerprint);
 extern dsm_handle pgeb_pool_wait_for_call(void);
 extern void pgeb_pool_give_back_call(void);
 extern void pgeb_pool_note_call(Size memory);
+extern bool pgeb_pool_evict_idle(void);
 extern void pgeb_pool_drain(Oid database_id, int timeout_ms);
 extern void pgeb_pool_end_drain(Oid database_id);
 

@@ -323,15 +323,22 @@ caller_read_only(void)
  * free only once the postmaster has noticed its exit, so a caller that
  * starts workers in quick succession (or several callers) can find every
  * slot taken by workers that are already done: wait a little for those,
- * up to REGISTER_RETRY_MS, before giving core's error.
+ * up to REGISTER_RETRY_MS, before giving core's error.  Warm workers idle
+ * in the pool hold slots too: the first failure tells the longest idle
+ * one to go (one per call, so that a wait cannot empty the pool).
  */
 static void
 register_worker(BackgroundWorker *bgw, BackgroundWorkerHandle **handle)
 {
 	int			waited = 0;
+	bool		evicted = false;
 
 	while (!RegisterDynamicBackgroundWorker(bgw, handle))
 	{
+		/* an idle warm worker gives its slot up for a call that needs it */
+		if (!evicted && (evicted = pgeb_pool_evict_idle()))
+			ereport(DEBUG1,
+					(errmsg("no free worker slot for an attached worker: the longest idle warm worker is told to go")));
 		if (waited >= REGISTER_RETRY_MS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),

@@ -42,6 +42,9 @@
  *	- Nobody sleeps or waits for another process while holding the lock;
  *	  latches are set and the condition variable broadcast after releasing
  *	  it (the signal above is a kill(), which does not wait).
+ *	- A caller that finds no free worker slot marks the longest idle slot
+ *	  "retire" under the lock and sets its latch after releasing it; the
+ *	  worker sees "retire" when it next looks for a call, and leaves.
  *	- Database DDL (ddl.c) adds its database to "draining" under the lock;
  *	  from then on no worker of that database joins, takes a call or
  *	  stays idle, and the DDL waits on the condition variable until no
@@ -596,6 +599,44 @@ leave_pool(int code, Datum arg)
 	ConditionVariableBroadcast(&Pool->changed);
 	if (caller != NULL)
 		SetLatch(&caller->procLatch);
+}
+
+/*
+ * A caller found no free worker slot (launch.c): tell the idle worker that
+ * has waited longest, of any key, to go, so that its slot serves a call
+ * now rather than a call that may never come.  Returns whether one was
+ * told; its slot is free once the postmaster has reaped it.
+ */
+bool
+pgeb_pool_evict_idle(void)
+{
+	PoolSlot   *oldest = NULL;
+	PGPROC	   *proc = NULL;
+	int			i;
+
+	if (Pool == NULL)
+		return false;
+
+	LWLockAcquire(Pool->lock, LW_EXCLUSIVE);
+	for (i = 0; i < Pool->nslots; i++)
+	{
+		PoolSlot   *slot = &Pool->slots[i];
+
+		if (slot->state == POOL_IDLE && slot->call_id == 0 && !slot->retire &&
+			(oldest == NULL || slot->idle_since < oldest->idle_since))
+			oldest = slot;
+	}
+	if (oldest != NULL)
+	{
+		oldest->retire = true;
+		proc = oldest->proc;
+	}
+	LWLockRelease(Pool->lock);
+
+	if (proc == NULL)
+		return false;
+	SetLatch(&proc->procLatch);
+	return true;
 }
 
 /*

@@ -11,6 +11,8 @@
 #   would wait 5 s for them and fail); the workers are gone after.
 # - A reload that changes the pool's settings empties it; an idle worker
 #   exits after the idle timeout; the limits per database and in all hold.
+# - A call that finds no free worker slot makes the longest idle warm
+#   worker give its slot up.
 use strict;
 use warnings;
 
@@ -239,6 +241,54 @@ my $counts = $node->safe_psql('postgres', q{
 		GROUP BY database) d});
 is($counts, 't|t',
 	'attached_pool_size 1 per database and attached_pool_max_workers 2 in all hold');
+
+# Out of worker slots: warm workers idle in one database hold every slot
+# that the logical replication launcher and the server starter leave
+# (max_worker_processes = 4); a call into another database makes the
+# longest idle one go and takes its slot, instead of failing after a wait.
+$node->safe_psql('postgres', q{
+	ALTER SYSTEM SET max_worker_processes = 4;
+	ALTER SYSTEM SET pg_extension_base.attached_pool_size = 2;
+	ALTER SYSTEM SET pg_extension_base.attached_pool_max_workers = 4;
+	CREATE TABLE slot_gate ();
+});
+$node->restart;
+$node->poll_query_until('postgres', q{
+	SELECT count(*) = 0 FROM pg_stat_activity
+	WHERE backend_type = 'pg_extension_base database starter'})
+  or die 'database starters did not finish';
+# Both calls wait on a lock the test holds, so each needs its own worker.
+my $gate = $node->background_psql('postgres');
+$gate->query_safe('BEGIN; LOCK slot_gate');
+@callers = map {
+	my $b = $node->background_psql('postgres', on_error_stop => 0);
+	$b->query_until(qr/started/, q{
+		\echo started
+		SELECT * FROM extension_base.run_attached('SELECT FROM slot_gate');
+	});
+	$b
+} 1 .. 2;
+$node->poll_query_until('postgres', q{
+	SELECT count(*) = 2 FROM pg_locks
+	WHERE relation = 'slot_gate'::regclass AND NOT granted})
+  or die 'the two calls did not get a worker each';
+$gate->query_safe('COMMIT');
+$gate->quit;
+$_->quit foreach @callers;
+ok( $node->poll_query_until('postgres', q{
+		SELECT count(*) = 2 AND bool_and(state = 'idle')
+		FROM extension_base.attached_pool WHERE database = 'postgres'}),
+	'two warm workers idle in postgres hold the last worker slots');
+my @idle = split /\n/, $node->safe_psql('postgres', q{
+	SELECT pid FROM extension_base.attached_pool ORDER BY idle_since});
+($ret, $stdout, $stderr) = $node->psql('postgres',
+	q{SELECT * FROM extension_base.run_attached_returning(
+		'SELECT current_database()', 'pool_b') AS r(db name)});
+is($stdout, 'pool_b', 'a call into another database finds a slot')
+  or diag($stderr);
+ok(gone($idle[0]), 'the longest idle warm worker gave its slot up');
+is( $node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE pid = $idle[1]"),
+	'1', 'the other one stays');
 
 $node->stop;
 done_testing();
