@@ -79,17 +79,28 @@ extern void pgeb_pool_end_drain(Oid database_id);
 /* reset.c */
 extern void pgeb_attached_reset_define_settings(void);
 extern void pgeb_attached_note_before_call(void);
-extern bool pgeb_attached_reset_session(void);
+extern bool pgeb_attached_reset_session(bool plpgsql_changed);
 
 /* segment_space.c */
 extern void pgeb_attached_reserve_segment_space(void);
 
 /* settings.c */
-extern Size pgeb_attached_settings_size(void);
-extern void pgeb_attached_settings_serialize(char *start, Size size);
+typedef struct AttachedCallerSettings
+{
+	char	   *data;			/* serialized, palloc'd */
+	Size		size;
+	uint64		fingerprint;	/* of the placeholders among them */
+} AttachedCallerSettings;
+
+typedef struct AttachedWorkerSettings
+{
+	uint64		placeholders;	/* the fingerprint of the worker's own */
+	bool		plpgsql_changed;	/* a plpgsql.* setting is not at its default */
+} AttachedWorkerSettings;
+
+extern void pgeb_attached_settings_collect(AttachedCallerSettings *out);
 extern void pgeb_attached_settings_restore(const char *start);
-extern uint64 pgeb_attached_settings_fingerprint(void);
-extern uint64 pgeb_attached_placeholders_fingerprint(void);
+extern void pgeb_attached_settings_scan(AttachedWorkerSettings *out);
 
 /* statements.c */
 extern void pgeb_attached_check_statements(List *parsetrees, bool same_database);

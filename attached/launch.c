@@ -117,12 +117,15 @@ static AttachedWorker *start_worker(char *command, char *databaseName,
 									char *userName, bool sendRows);
 static bool caller_read_only(void);
 static bool hand_to_pooled_worker(AttachedWorker *worker, shm_mq *queue,
-								  Oid databaseId, Oid userId);
+								  Oid databaseId, Oid userId,
+								  uint64 fingerprint);
 static void register_worker(BackgroundWorker *bgw, BackgroundWorkerHandle **handle);
 static void refuse_unsupported(const char *command, bool same_database);
 static void command_syntax_error_callback(void *arg);
 static dsm_segment *create_segment(const char *command, Oid databaseId,
-								   Oid userId, bool sendRows, shm_mq **queue);
+								   Oid userId, bool sendRows,
+								   const AttachedCallerSettings *settings,
+								   shm_mq **queue);
 static void fill_identity(AttachedWorkerFixed *fixed, Oid userId);
 static void terminate_on_detach(dsm_segment *segment, Datum arg);
 static void end_on_context_reset(void *arg);
@@ -169,6 +172,7 @@ start_worker(char *command, char *databaseName, char *userName, bool sendRows)
 	AttachedWorkerState *state;
 	BackgroundWorker bgw = {0};
 	shm_mq	   *queue;
+	AttachedCallerSettings settings = {0};
 
 	if (!pgeb_attached_module_loaded())
 		pgeb_require_loaded(NULL, ATTACHED_MODULE_NAME);
@@ -197,8 +201,10 @@ start_worker(char *command, char *databaseName, char *userName, bool sendRows)
 	state->command = pstrdup(command);
 	state->returning = sendRows;
 	state->otherDatabase = (databaseId != MyDatabaseId);
+	if (!OidIsValid(userId))
+		pgeb_attached_settings_collect(&settings);
 	worker->sharedMemorySegment = create_segment(command, databaseId, userId,
-												 sendRows, &queue);
+												 sendRows, &settings, &queue);
 
 	/*
 	 * The worker ends with the memory context it belongs to; and detaching
@@ -212,7 +218,8 @@ start_worker(char *command, char *databaseName, char *userName, bool sendRows)
 				  PointerGetDatum(worker));
 
 	/* a warm worker when the pool has one for us, else a new one */
-	if (hand_to_pooled_worker(worker, queue, databaseId, userId))
+	if (hand_to_pooled_worker(worker, queue, databaseId, userId,
+							  settings.fingerprint))
 	{
 		worker->outputQueue = shm_mq_attach(queue, worker->sharedMemorySegment, NULL);
 		if (sendRows)
@@ -253,20 +260,16 @@ start_worker(char *command, char *databaseName, char *userName, bool sendRows)
  */
 static bool
 hand_to_pooled_worker(AttachedWorker *worker, shm_mq *queue, Oid databaseId,
-					  Oid userId)
+					  Oid userId, uint64 fingerprint)
 {
 	AttachedWorkerState *state = worker->state;
-	uint64		fingerprint = 0;
 	uint64		call_id;
 	pid_t		pid;
 
 	if (pgeb_attached_pool_size <= 0)
 		return false;
 	if (!OidIsValid(userId))
-	{
 		userId = GetAuthenticatedUserId();
-		fingerprint = pgeb_attached_settings_fingerprint();
-	}
 	pid = pgeb_pool_hand_over(databaseId, userId, fingerprint,
 							  dsm_segment_handle(worker->sharedMemorySegment),
 							  &call_id);
@@ -391,16 +394,16 @@ command_syntax_error_callback(void *arg)
 /* The shared segment, filled in; *queue is its queue, not yet attached. */
 static dsm_segment *
 create_segment(const char *command, Oid databaseId, Oid userId, bool sendRows,
-			   shm_mq **queue)
+			   const AttachedCallerSettings *settings, shm_mq **queue)
 {
 	shm_toc_estimator estimator;
-	Size		settings_size = userId == InvalidOid ? pgeb_attached_settings_size() : 1;
+	Size		settings_size = OidIsValid(userId) ? 1 : settings->size;
 	Size		size;
 	dsm_segment *segment;
 	shm_toc    *toc;
 	AttachedWorkerFixed *fixed;
 	char	   *shared_command;
-	char	   *settings;
+	char	   *shared_settings;
 
 	shm_toc_initialize_estimator(&estimator);
 	shm_toc_estimate_chunk(&estimator, sizeof(AttachedWorkerFixed));
@@ -425,12 +428,12 @@ create_segment(const char *command, Oid databaseId, Oid userId, bool sendRows,
 	strcpy(shared_command, command);
 	shm_toc_insert(toc, ATTACHED_KEY_COMMAND, shared_command);
 
-	settings = shm_toc_allocate(toc, settings_size);
-	if (userId == InvalidOid)
-		pgeb_attached_settings_serialize(settings, settings_size);
+	shared_settings = shm_toc_allocate(toc, settings_size);
+	if (OidIsValid(userId))
+		shared_settings[0] = '\0';
 	else
-		settings[0] = '\0';
-	shm_toc_insert(toc, ATTACHED_KEY_SETTINGS, settings);
+		memcpy(shared_settings, settings->data, settings_size);
+	shm_toc_insert(toc, ATTACHED_KEY_SETTINGS, shared_settings);
 
 	*queue = shm_mq_create(shm_toc_allocate(toc, ATTACHED_QUEUE_SIZE),
 						   ATTACHED_QUEUE_SIZE);

@@ -99,7 +99,6 @@ static Size memory_at_join = 0;
 
 static bool leave_pool(const char *reason);
 static int	loaded_object_count(void);
-static bool plpgsql_setting_changed(void);
 
 void
 pgeb_attached_reset_define_settings(void)
@@ -121,11 +120,13 @@ pgeb_attached_note_before_call(void)
 
 /*
  * After a call that ended well (its ReadyForQuery sent, its segment
- * detached): reset, check.  False when the worker must exit instead of
+ * detached): reset, check.  plpgsql_changed: a plpgsql.* setting was not
+ * at its default when the call ended (settings.c): a function compiled
+ * during the call kept it.  False when the worker must exit instead of
  * serving another call.
  */
 bool
-pgeb_attached_reset_session(void)
+pgeb_attached_reset_session(bool plpgsql_changed)
 {
 	Size		memory;
 	int			i;
@@ -135,7 +136,7 @@ pgeb_attached_reset_session(void)
 		return leave_pool("the call used temporary tables");
 	if (objects_before_call < 0 || loaded_object_count() != objects_before_call)
 		return leave_pool("the call loaded a library");
-	if (plpgsql_setting_changed())
+	if (plpgsql_changed)
 		return leave_pool("a plpgsql setting was changed during the call");
 
 	for (i = 0; i < (int) lengthof(reset_steps); i++)
@@ -215,29 +216,6 @@ static void
 reset_statistics(void)
 {
 	pgstat_report_stat(true);
-}
-
-/*
- * Whether a plpgsql.* setting is not at its default for this session now
- * (a SET in the call, or the caller's setting sent along): a function
- * compiled during the call kept it.
- */
-static bool
-plpgsql_setting_changed(void)
-{
-	int			count;
-	struct config_generic **settings = PGEB_GUC_VARIABLES(&count);
-	bool		changed = false;
-	int			i;
-
-	for (i = 0; i < count && !changed; i++)
-	{
-		if (strncmp(settings[i]->name, "plpgsql.", 8) == 0 &&
-			settings[i]->source != settings[i]->reset_source)
-			changed = true;
-	}
-	PGEB_GUC_VARIABLES_FREE(settings);
-	return changed;
 }
 
 #ifdef PGEB_HAVE_DL_ITERATE_PHDR

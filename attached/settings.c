@@ -25,6 +25,7 @@
 #include "postgres.h"
 
 #include "common/hashfn.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
@@ -43,62 +44,48 @@ static const char *const not_sent[] = {
 	"application_name",
 };
 
-/* room for a GucContext or an Oid in decimal, with its NUL */
-#define SETTING_NUMBER_LEN 12
-
 static bool is_sent(struct config_generic *setting);
-
-/* Bytes needed for the caller's changed settings. */
-Size
-pgeb_attached_settings_size(void)
-{
-	int			count;
-	struct config_generic **settings = PGEB_GUC_VARIABLES(&count);
-	Size		size = 1;
-	int			i;
-
-	for (i = 0; i < count; i++)
-	{
-		if (is_sent(settings[i]))
-			size = add_size(size, strlen(settings[i]->name) + 1 +
-							strlen(GetConfigOption(settings[i]->name, false, false)) + 1 +
-							2 * SETTING_NUMBER_LEN);
-	}
-	PGEB_GUC_VARIABLES_FREE(settings);
-	return size;
-}
+static bool is_session_placeholder(struct config_generic *setting);
+static uint64 name_hash(struct config_generic *setting);
 
 /*
- * Write "name\0value\0context\0role\0" for each changed setting, then a
- * final "\0".
+ * The caller's changed settings, as "name\0value\0context\0role\0" for
+ * each and a final "\0", in palloc'd memory, and the fingerprint of the
+ * placeholders among them (see below).  One pass over the settings: since
+ * PostgreSQL 16 listing them sorts all of them by name (some 400), which
+ * a few times over was most of a warm call.
  */
 void
-pgeb_attached_settings_serialize(char *start, Size size)
+pgeb_attached_settings_collect(AttachedCallerSettings *out)
 {
 	int			count;
 	struct config_generic **settings = PGEB_GUC_VARIABLES(&count);
-	char	   *p = start;
+	StringInfoData data;
 	int			i;
 
+	initStringInfo(&data);
+	out->fingerprint = 0;
 	for (i = 0; i < count; i++)
 	{
-		const char *value;
-		Size		needed;
+		struct config_generic *setting = settings[i];
 
-		if (!is_sent(settings[i]))
+		if (!is_sent(setting))
 			continue;
-		value = GetConfigOption(settings[i]->name, false, false);
-		needed = strlen(settings[i]->name) + 1 + strlen(value) + 1 +
-			2 * SETTING_NUMBER_LEN;
-		if (p + needed + 1 > start + size)
-			elog(ERROR, "settings changed while being sent to an attached worker");
-		p += sprintf(p, "%s", settings[i]->name) + 1;
-		p += sprintf(p, "%s", value) + 1;
-		p += sprintf(p, "%d", (int) settings[i]->scontext) + 1;
-		p += sprintf(p, "%u", settings[i]->srole) + 1;
+		appendStringInfoString(&data, setting->name);
+		appendStringInfoChar(&data, '\0');
+		appendStringInfoString(&data, GetConfigOption(setting->name, false, false));
+		appendStringInfoChar(&data, '\0');
+		appendStringInfo(&data, "%d", (int) setting->scontext);
+		appendStringInfoChar(&data, '\0');
+		appendStringInfo(&data, "%u", setting->srole);
+		appendStringInfoChar(&data, '\0');
+		if (is_session_placeholder(setting))
+			out->fingerprint += name_hash(setting);
 	}
-	*p = '\0';
+	appendStringInfoChar(&data, '\0');
 	PGEB_GUC_VARIABLES_FREE(settings);
+	out->data = data.data;
+	out->size = data.len;
 }
 
 /*
@@ -126,46 +113,53 @@ pgeb_attached_settings_restore(const char *start)
 }
 
 /*
- * The fingerprint of a set of custom settings that exist only because a
- * SET made them (placeholders no file, database or role setting made):
- * the one key of a warm worker that a reset cannot clear, since a
- * placeholder, once made, exists until the process exits (pool.c).  On
- * the caller's side, of those it sends; on the worker's, of those it has.
- * A sum of hashes, so the order does not matter.
+ * A custom setting that exists only because a SET made it (a placeholder
+ * no file, database or role setting made): the one part of a warm
+ * worker's state that a reset cannot clear, since a placeholder, once
+ * made, exists until the process exits; so the pool keys workers by the
+ * fingerprint of theirs, and a caller's by those it sends (pool.c).  A sum
+ * of hashes of the names, so the order does not matter.
  */
+static bool
+is_session_placeholder(struct config_generic *setting)
+{
+	return (setting->flags & GUC_CUSTOM_PLACEHOLDER) != 0 &&
+		setting->reset_source == PGC_S_DEFAULT;
+}
+
 static uint64
-placeholder_fingerprint(bool only_sent)
+name_hash(struct config_generic *setting)
+{
+	return hash_bytes_extended((const unsigned char *) setting->name,
+							   strlen(setting->name), 0);
+}
+
+/*
+ * The worker's side, after a call, in one pass: the fingerprint of its
+ * placeholders, and whether a plpgsql.* setting is not at its default for
+ * this session (a SET in the call, or the caller's setting sent along),
+ * which a function compiled during the call kept (reset.c).
+ */
+void
+pgeb_attached_settings_scan(AttachedWorkerSettings *out)
 {
 	int			count;
 	struct config_generic **settings = PGEB_GUC_VARIABLES(&count);
-	uint64		fingerprint = 0;
 	int			i;
 
+	out->placeholders = 0;
+	out->plpgsql_changed = false;
 	for (i = 0; i < count; i++)
 	{
 		struct config_generic *setting = settings[i];
 
-		if (!(setting->flags & GUC_CUSTOM_PLACEHOLDER) ||
-			setting->reset_source != PGC_S_DEFAULT ||
-			(only_sent && !is_sent(setting)))
-			continue;
-		fingerprint += hash_bytes_extended((const unsigned char *) setting->name,
-										   strlen(setting->name), 0);
+		if (is_session_placeholder(setting))
+			out->placeholders += name_hash(setting);
+		if (strncmp(setting->name, "plpgsql.", 8) == 0 &&
+			setting->source != setting->reset_source)
+			out->plpgsql_changed = true;
 	}
 	PGEB_GUC_VARIABLES_FREE(settings);
-	return fingerprint;
-}
-
-uint64
-pgeb_attached_settings_fingerprint(void)
-{
-	return placeholder_fingerprint(true);
-}
-
-uint64
-pgeb_attached_placeholders_fingerprint(void)
-{
-	return placeholder_fingerprint(false);
 }
 
 static bool

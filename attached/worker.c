@@ -73,6 +73,9 @@ static CallOutcome serve_call(dsm_handle handle, bool first);
 
 /* what a call allocates outside its transactions; reset after each */
 static MemoryContext call_context = NULL;
+
+/* our settings as the last call left them, read once for join and reset */
+static AttachedWorkerSettings settings_after_call;
 static void yield_cpu_when_exiting(void);
 static void take_identity(const AttachedWorkerFixed *fixed);
 static void run_command(const char *command, bool send_rows, bool same_database);
@@ -111,10 +114,14 @@ pgeb_attached_worker_main(Datum main_arg)
 		 * were.  A reset that fails gives a call handed to us meanwhile
 		 * back (our exit does, pool.c).
 		 */
-		if (outcome == CALL_CALLER_GONE &&
-			!pgeb_pool_join(pgeb_attached_placeholders_fingerprint()))
-			break;
-		if (outcome == CALL_SERVED && !pgeb_attached_reset_session())
+		if (outcome == CALL_CALLER_GONE)
+		{
+			pgeb_attached_settings_scan(&settings_after_call);
+			if (!pgeb_pool_join(settings_after_call.placeholders))
+				break;
+		}
+		if (outcome == CALL_SERVED &&
+			!pgeb_attached_reset_session(settings_after_call.plpgsql_changed))
 			break;
 		segment = pgeb_pool_wait_for_call();
 		if (segment == DSM_HANDLE_INVALID)
@@ -245,7 +252,8 @@ serve_call(dsm_handle handle, bool first)
 	 * calls back to back finds this worker for its next call, which it
 	 * takes once reset; then ReadyForQuery, and the caller stops reading.
 	 */
-	joined = pgeb_pool_join(pgeb_attached_placeholders_fingerprint());
+	pgeb_attached_settings_scan(&settings_after_call);
+	joined = pgeb_pool_join(settings_after_call.placeholders);
 	pq_beginmessage(&ready, 'Z');
 	pq_sendbyte(&ready, 'I');
 	pq_endmessage(&ready);
