@@ -87,7 +87,7 @@ extern void pgeb_attached_reserve_segment_space(void);
 /* settings.c */
 typedef struct AttachedCallerSettings
 {
-	char	   *data;			/* serialized, palloc'd */
+	char	   *data;			/* serialized; settings.c's, until the next call */
 	Size		size;
 	uint64		fingerprint;	/* of the placeholders among them */
 } AttachedCallerSettings;

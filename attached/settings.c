@@ -29,6 +29,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
+#include "utils/memutils.h"
 
 #include "pg_extension_base/compat.h"
 #include "attached.h"
@@ -49,43 +50,104 @@ static bool is_session_placeholder(struct config_generic *setting);
 static uint64 name_hash(struct config_generic *setting);
 
 /*
+ * What the last call sent, kept for the next: the settings' serialization,
+ * its placeholders' fingerprint, and (since PostgreSQL 16) core's
+ * serialization of every setting not at its default, as a parallel worker
+ * gets it (name, value, source, and the context and role that set it).
+ */
+static StringInfo sent_data = NULL;
+static uint64 sent_fingerprint = 0;
+#if PG_VERSION_NUM >= 160000
+static char *sent_state = NULL;
+static Size sent_state_size = 0;
+#endif
+
+static void list_sent_settings(void);
+
+/*
  * The caller's changed settings, as "name\0value\0context\0role\0" for
- * each and a final "\0", in palloc'd memory, and the fingerprint of the
- * placeholders among them (see below).  One pass over the settings: since
- * PostgreSQL 16 listing them sorts all of them by name (some 400), which
- * a few times over was most of a warm call.
+ * each and a final "\0", and the fingerprint of the placeholders among
+ * them (see below).  out->data is ours: valid until the next call, not to
+ * be freed.
+ *
+ * Since PostgreSQL 16 listing the settings sorts all of them by name (some
+ * 400), a large part of a warm call; core's serialization walks only those
+ * not at their defaults, and changes whenever what we send would.  So we
+ * list them again only when it changed.  Two changes it does not see alter
+ * only the fingerprint: a library's definition replacing a placeholder,
+ * and a reload giving a placeholder a value from the file.  A stale
+ * fingerprint can cost a warm worker, never a setting: the worker's own
+ * placeholders are checked after each call (worker.c).
  */
 void
 pgeb_attached_settings_collect(AttachedCallerSettings *out)
 {
+#if PG_VERSION_NUM >= 160000
+	Size		state_size = EstimateGUCStateSpace();
+	char	   *state = palloc(state_size);
+	Size		used;
+
+	SerializeGUCState(state_size, state);
+	memcpy(&used, state, sizeof(Size));
+	used += sizeof(Size);
+	if (sent_data == NULL || used != sent_state_size ||
+		memcmp(state, sent_state, used) != 0)
+	{
+		if (sent_state != NULL)
+			pfree(sent_state);
+		sent_state = NULL;		/* until the list is complete */
+		sent_state_size = 0;
+		list_sent_settings();
+		sent_state = MemoryContextAlloc(TopMemoryContext, used);
+		memcpy(sent_state, state, used);
+		sent_state_size = used;
+	}
+	pfree(state);
+#else
+	list_sent_settings();
+#endif
+	out->data = sent_data->data;
+	out->size = sent_data->len;
+	out->fingerprint = sent_fingerprint;
+}
+
+/* One pass over the settings: what a call sends. */
+static void
+list_sent_settings(void)
+{
 	int			count;
-	struct config_generic **settings = PGEB_GUC_VARIABLES(&count);
-	StringInfoData data;
+	struct config_generic **settings;
 	int			i;
 
-	initStringInfo(&data);
-	out->fingerprint = 0;
+	if (sent_data == NULL)
+	{
+		MemoryContext old_context = MemoryContextSwitchTo(TopMemoryContext);
+
+		sent_data = makeStringInfo();
+		MemoryContextSwitchTo(old_context);
+	}
+	resetStringInfo(sent_data);
+	sent_fingerprint = 0;
+	settings = PGEB_GUC_VARIABLES(&count);
 	for (i = 0; i < count; i++)
 	{
 		struct config_generic *setting = settings[i];
 
 		if (!is_sent(setting))
 			continue;
-		appendStringInfoString(&data, setting->name);
-		appendStringInfoChar(&data, '\0');
-		appendStringInfoString(&data, GetConfigOption(setting->name, false, false));
-		appendStringInfoChar(&data, '\0');
-		appendStringInfo(&data, "%d", (int) setting->scontext);
-		appendStringInfoChar(&data, '\0');
-		appendStringInfo(&data, "%u", setting->srole);
-		appendStringInfoChar(&data, '\0');
+		appendStringInfoString(sent_data, setting->name);
+		appendStringInfoChar(sent_data, '\0');
+		appendStringInfoString(sent_data, GetConfigOption(setting->name, false, false));
+		appendStringInfoChar(sent_data, '\0');
+		appendStringInfo(sent_data, "%d", (int) setting->scontext);
+		appendStringInfoChar(sent_data, '\0');
+		appendStringInfo(sent_data, "%u", setting->srole);
+		appendStringInfoChar(sent_data, '\0');
 		if (is_session_placeholder(setting))
-			out->fingerprint += name_hash(setting);
+			sent_fingerprint += name_hash(setting);
 	}
-	appendStringInfoChar(&data, '\0');
+	appendStringInfoChar(sent_data, '\0');
 	PGEB_GUC_VARIABLES_FREE(settings);
-	out->data = data.data;
-	out->size = data.len;
 }
 
 /*

@@ -86,6 +86,32 @@ RESET search_path;
 RESET statement_timeout;
 RESET DateStyle;
 
+-- each call has the settings as they are when it is made, however they
+-- changed since the last call of this session
+CREATE FUNCTION attached_work_mem() RETURNS text LANGUAGE sql AS $$
+	SELECT w FROM extension_base.run_attached_returning(
+		$q$SELECT current_setting('work_mem')$q$) AS t(w text) $$;
+SET work_mem = '5MB';
+SELECT attached_work_mem();
+SET work_mem = '6MB';
+SELECT attached_work_mem();
+BEGIN;
+SET LOCAL work_mem = '7MB';
+SELECT attached_work_mem();
+COMMIT;
+SELECT attached_work_mem();
+SELECT set_config('work_mem', '8MB', false);
+SELECT attached_work_mem();
+CREATE FUNCTION attached_work_mem_9() RETURNS text LANGUAGE sql
+	SET work_mem = '9MB' AS $$ SELECT attached_work_mem() $$;
+SELECT attached_work_mem_9();
+SELECT attached_work_mem();
+RESET work_mem;
+SELECT attached_work_mem();
+SET pgeb.custom_setting = 'another value';
+SELECT * FROM extension_base.run_attached_returning(
+	$$SELECT current_setting('pgeb.custom_setting')$$) AS t(custom text);
+
 CREATE ROLE attached_user;
 GRANT EXECUTE ON FUNCTION extension_base.run_attached(text, text) TO attached_user;
 GRANT EXECUTE ON FUNCTION extension_base.run_attached_returning(text, text) TO attached_user;

@@ -15,6 +15,8 @@
 # case of that step must then fail, which shows that the case checks what
 # the step does.
 #
+# A warm worker whose call makes a custom setting leaves the pool.
+#
 # Last, 10,000 calls in one worker: its memory stays bounded.
 use strict;
 use warnings;
@@ -198,6 +200,24 @@ my $superuser = $node->safe_psql('postgres', 'SELECT current_user');
 $_->{want} =~ s/\bpostgres\b/$superuser/g foreach grep { defined $_->{want} } @cases;
 
 run_cases($node, undef);
+
+# A warm worker whose call makes a custom setting: the pool knew it by the
+# placeholders it had before the call, so it leaves after it, and the next
+# call runs elsewhere and sees no such setting.
+{
+	call_pid($node, '', 'SELECT 1');
+	my %warm = map { $_ => 1 } split /\n/, $node->safe_psql('postgres',
+		q{SELECT pid FROM extension_base.attached_pool WHERE state = 'idle'});
+	my $a = call_pid($node, '', q{SET pool.made_in_call = 'x'});
+	ok($warm{$a}, 'a warm worker serves a call that makes a custom setting');
+	ok( $node->poll_query_until('postgres',
+			"SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $a"),
+		'that worker leaves the pool after the call');
+	my ($b, $value) = call_check($node, '',
+		q{current_setting('pool.made_in_call', true) IS NULL});
+	is("$value", 'true', 'the next call sees no such setting')
+	  or diag("A in $a, B in $b");
+}
 
 # the same calls, different custom settings: the same worker for the same
 # names, with each caller's values
