@@ -30,6 +30,7 @@
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "pg_extension_base/compat.h"
 #include "attached.h"
@@ -60,6 +61,7 @@ static uint64 sent_fingerprint = 0;
 #if PG_VERSION_NUM >= 160000
 static char *sent_state = NULL;
 static Size sent_state_size = 0;
+static TimestampTz sent_reload_time = 0;
 #endif
 
 static void list_sent_settings(void);
@@ -72,12 +74,15 @@ static void list_sent_settings(void);
  *
  * Since PostgreSQL 16 listing the settings sorts all of them by name (some
  * 400), a large part of a warm call; core's serialization walks only those
- * not at their defaults, and changes whenever what we send would.  So we
- * list them again only when it changed.  Two changes it does not see alter
- * only the fingerprint: a library's definition replacing a placeholder,
- * and a reload giving a placeholder a value from the file.  A stale
- * fingerprint can cost a warm worker, never a setting: the worker's own
- * placeholders are checked after each call (worker.c).
+ * not at their defaults, and changes whenever a value, source, context or
+ * role that set one does.  So we list them again only when it changed, or
+ * after a reload (removing a setting from the file can leave the bytes as
+ * they were, with a placeholder's reset source changed).  What it cannot
+ * see is a library's definition replacing a placeholder with the same
+ * value: the fingerprint then still counts it (which can cost a warm
+ * worker, whose own placeholders are checked after each call, worker.c),
+ * and a setting of the startup packet that the definition makes
+ * PGC_BACKEND is still sent, with the caller's own value.
  */
 void
 pgeb_attached_settings_collect(AttachedCallerSettings *out)
@@ -91,6 +96,7 @@ pgeb_attached_settings_collect(AttachedCallerSettings *out)
 	memcpy(&used, state, sizeof(Size));
 	used += sizeof(Size);
 	if (sent_data == NULL || used != sent_state_size ||
+		PgReloadTime != sent_reload_time ||
 		memcmp(state, sent_state, used) != 0)
 	{
 		if (sent_state != NULL)
@@ -101,6 +107,7 @@ pgeb_attached_settings_collect(AttachedCallerSettings *out)
 		sent_state = MemoryContextAlloc(TopMemoryContext, used);
 		memcpy(sent_state, state, used);
 		sent_state_size = used;
+		sent_reload_time = PgReloadTime;
 	}
 	pfree(state);
 #else
