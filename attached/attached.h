@@ -79,7 +79,7 @@ extern void pgeb_pool_end_drain(Oid database_id);
 /* reset.c */
 extern void pgeb_attached_reset_define_settings(void);
 extern void pgeb_attached_note_before_call(void);
-extern bool pgeb_attached_reset_session(bool plpgsql_changed);
+extern bool pgeb_attached_reset_session(uint64 pool_key);
 
 /* segment_space.c */
 extern void pgeb_attached_reserve_segment_space(void);

@@ -120,14 +120,14 @@ pgeb_attached_note_before_call(void)
 
 /*
  * After a call that ended well (its ReadyForQuery sent, its segment
- * detached): reset, check.  plpgsql_changed: a plpgsql.* setting was not
- * at its default when the call ended (settings.c): a function compiled
- * during the call kept it.  False when the worker must exit instead of
- * serving another call.
+ * detached): reset, check.  pool_key: the fingerprint of the
+ * placeholders the pool knows us by (settings.c).  False when the worker
+ * must exit instead of serving another call.
  */
 bool
-pgeb_attached_reset_session(bool plpgsql_changed)
+pgeb_attached_reset_session(uint64 pool_key)
 {
+	AttachedWorkerSettings settings;
 	Size		memory;
 	int			i;
 
@@ -136,7 +136,10 @@ pgeb_attached_reset_session(bool plpgsql_changed)
 		return leave_pool("the call used temporary tables");
 	if (objects_before_call < 0 || loaded_object_count() != objects_before_call)
 		return leave_pool("the call loaded a library");
-	if (plpgsql_changed)
+	pgeb_attached_settings_scan(&settings);
+	if (settings.placeholders != pool_key)
+		return leave_pool("the call made a custom setting: the pool knows the worker by its placeholders");
+	if (settings.plpgsql_changed)
 		return leave_pool("a plpgsql setting was changed during the call");
 
 	for (i = 0; i < (int) lengthof(reset_steps); i++)

@@ -70,13 +70,12 @@ typedef enum CallOutcome
 } CallOutcome;
 
 static CallOutcome serve_call(dsm_handle handle, bool first);
-static bool same_placeholders(void);
 
 /* what a call allocates outside its transactions; reset after each */
 static MemoryContext call_context = NULL;
 
-/* our settings as the last call left them (the first: before ReadyForQuery) */
-static AttachedWorkerSettings settings_after_call;
+/* the fingerprint of our placeholders that the pool knows us by */
+static uint64 pool_key_placeholders = 0;
 static void yield_cpu_when_exiting(void);
 static void take_identity(const AttachedWorkerFixed *fixed);
 static void run_command(const char *command, bool send_rows, bool same_database);
@@ -104,7 +103,6 @@ pgeb_attached_worker_main(Datum main_arg)
 	for (;;)
 	{
 		CallOutcome outcome = serve_call(segment, first);
-		bool		served_first = first;
 
 		if (outcome == CALL_GIVEN_BACK || outcome == CALL_SERVED_LAST ||
 			(first && outcome == CALL_CALLER_GONE))
@@ -116,40 +114,16 @@ pgeb_attached_worker_main(Datum main_arg)
 		 * were.  A reset that fails gives a call handed to us meanwhile
 		 * back (our exit does, pool.c).
 		 */
-		if (outcome == CALL_CALLER_GONE)
-		{
-			pgeb_attached_settings_scan(&settings_after_call);
-			if (!pgeb_pool_join(settings_after_call.placeholders))
-				break;
-		}
-		if (outcome == CALL_SERVED && !served_first && !same_placeholders())
+		if (outcome == CALL_CALLER_GONE &&
+			!pgeb_pool_join(pool_key_placeholders))
 			break;
 		if (outcome == CALL_SERVED &&
-			!pgeb_attached_reset_session(settings_after_call.plpgsql_changed))
+			!pgeb_attached_reset_session(pool_key_placeholders))
 			break;
 		segment = pgeb_pool_wait_for_call();
 		if (segment == DSM_HANDLE_INVALID)
 			break;
 	}
-}
-
-/*
- * After a later call, while the caller goes on: list our settings as the
- * call left them (for the reset, too).  A call that made a placeholder
- * changed what the pool must know us by; we leave it, and a call handed to
- * us meanwhile, for the old key, is given back by our exit (pool.c).
- */
-static bool
-same_placeholders(void)
-{
-	uint64		joined_with = settings_after_call.placeholders;
-
-	pgeb_attached_settings_scan(&settings_after_call);
-	if (settings_after_call.placeholders == joined_with)
-		return true;
-	ereport(DEBUG1,
-			(errmsg_internal("attached worker leaves the pool: the call made a custom setting")));
-	return false;
 }
 
 /*
@@ -275,13 +249,18 @@ serve_call(dsm_handle handle, bool first)
 	 * calls back to back finds this worker for its next call, which it
 	 * takes once reset; then ReadyForQuery, and the caller stops reading.
 	 * After the first call the pool knows us by the placeholders we had
-	 * before it, and same_placeholders() checks, after ReadyForQuery, that
-	 * the call made none: listing the settings sorts all of them since
-	 * PostgreSQL 16, which a caller should not wait for.
+	 * before it, and the reset checks, after ReadyForQuery, that the call
+	 * made none: listing the settings sorts all of them since PostgreSQL
+	 * 16, which a caller should not wait for.
 	 */
 	if (first)
-		pgeb_attached_settings_scan(&settings_after_call);
-	joined = pgeb_pool_join(settings_after_call.placeholders);
+	{
+		AttachedWorkerSettings settings;
+
+		pgeb_attached_settings_scan(&settings);
+		pool_key_placeholders = settings.placeholders;
+	}
+	joined = pgeb_pool_join(pool_key_placeholders);
 	pq_beginmessage(&ready, 'Z');
 	pq_sendbyte(&ready, 'I');
 	pq_endmessage(&ready);
