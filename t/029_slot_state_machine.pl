@@ -145,15 +145,9 @@ sub inject
 		"SET pgeb_test.inject_slot_fault = '$fault';\n"
 		  . "SELECT extension_base.wakeup_worker('test_worker');");
 	isnt($ret, 0, "$fault: the backend does not survive");
-	my $found = '';
-	for (1 .. 10 * $PostgreSQL::Test::Utils::timeout_default)
-	{
-		my $log = slurp($node->logfile);
-		my $new = substr($log, $offset);
-		($found) = $new =~ /(TRAP: [^\n]*)/;
-		last if $found;
-		select(undef, undef, undef, 0.1);
-	}
+	# core's polling of the log; a timeout leaves $found empty and fails below
+	eval { $node->wait_for_log(qr/TRAP: /, $offset) };
+	my ($found) = substr(slurp($node->logfile), $offset) =~ /(TRAP: [^\n]*)/;
 	like($found // '', $expression, $name);
 	wait_for_base_workers($node, 'postgres/test_worker',
 		"$fault: after the crash restart the worker runs again");
